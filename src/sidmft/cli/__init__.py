@@ -1,0 +1,106 @@
+"""Command-line interface: one entry point ``sidmft`` with subcommands.
+
+Every subcommand that describes a problem takes the same problem flags
+(:func:`problem_options`), so ``sidmft simulate``, ``sidmft spectral``, ``sidmft dmft``,
+``sidmft fixed-point`` and ``sidmft compare`` can be pointed at the same problem by
+changing only the subcommand name.  ``--json`` prints one JSON object on stdout; progress
+bars and messages go to stderr.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+
+import click
+
+from .._version import __version__
+from ..io import to_jsonable
+
+__all__ = ["main", "problem_options", "problem_from_options", "echo_json"]
+
+
+def _float_or_empirical(value):
+    if value == "empirical":
+        return value
+    try:
+        return float(value)
+    except ValueError:
+        raise click.BadParameter("must be a number > 0 or 'empirical'") from None
+
+
+PROBLEM_FLAGS = ("model", "noise", "loss", "preprocess", "alpha", "lam", "eta", "steps", "kappa",
+                 "init", "m0", "q0")
+
+
+def problem_options(fn=None, *, alpha_type=float):
+    """Decorator adding the shared problem flags.
+
+    ``alpha_type`` lets a subcommand accept a list/range for ``--alpha`` (as a string)."""
+
+    def deco(f):
+        opts = [
+            click.option("--model", default="phase-retrieval", show_default=True,
+                         help="Model (link + noise): phase-retrieval, linear, relu, logistic or a registered name."),
+            click.option("--noise", default=0.0, show_default=True, type=float,
+                         help="Noise level (additive std; temperature for logistic)."),
+            click.option("--loss", default="intensity", show_default=True,
+                         help="Loss: intensity, amplitude, square, logistic or a registered name."),
+            click.option("--preprocess", default="lal", show_default=True,
+                         help="Spectral preprocessing T: lal, mm, clip:C, trim:C, identity."),
+            click.option("--alpha", default="3.0" if alpha_type is str else 3.0, show_default=True,
+                         type=alpha_type, help="Sample ratio n/d."),
+            click.option("--lam", default=0.1, show_default=True, type=float, help="Ridge penalty lambda >= 0."),
+            click.option("--eta", default=0.1, show_default=True, type=float, help="GD step size eta > 0."),
+            click.option("--steps", default=50, show_default=True, type=int, help="Number of GD steps."),
+            click.option("--kappa", default="1.0", show_default=True,
+                         help="Norm of the spectral start, or 'empirical' (sqrt(mean y))."),
+            click.option("--init", default="spectral", show_default=True,
+                         type=click.Choice(["spectral", "random"]), help="Initialisation."),
+            click.option("--m0", default=None, type=float, help="Initial overlap <x0,x*>/d (init=random)."),
+            click.option("--q0", default=None, type=float, help="Initial squared norm ||x0||^2/d (init=random)."),
+        ]
+        for o in reversed(opts):
+            f = o(f)
+        return f
+
+    return deco(fn) if fn is not None else deco
+
+
+def problem_from_options(opts: dict, **override):
+    """Build a validated :class:`~sidmft.Problem` from parsed CLI options.
+
+    Validation errors become ``click.UsageError`` naming the parameter."""
+    from ..problem import Problem
+
+    d = {k: opts[k] for k in PROBLEM_FLAGS if k in opts}
+    d.update(override)
+    try:
+        d["kappa"] = _float_or_empirical(d.get("kappa", 1.0))
+        return Problem(**d)
+    except (ValueError, TypeError, click.BadParameter) as e:
+        raise click.UsageError(str(e)) from None
+
+
+def echo_json(obj) -> None:
+    click.echo(json.dumps(to_jsonable(obj), allow_nan=False))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="sidmft")
+def main():
+    """sidmft: spectral-initialised gradient descent for single index models --
+    finite-size simulation and exact high-dimensional theory (spectral init, DMFT, fixed point)."""
+
+
+# subcommand modules: each defines a click command named ``command``
+_SUBCOMMANDS = ("simulate", "spectral", "dmft", "fixed_point", "compare", "sweep", "plot")
+for _name in _SUBCOMMANDS:
+    try:
+        _mod = importlib.import_module(f".{_name}", __name__)
+    except ModuleNotFoundError as _e:  # a subcommand not written yet
+        if _e.name != f"{__name__}.{_name}":
+            raise
+        continue
+    main.add_command(_mod.command)

@@ -1,0 +1,244 @@
+"""Models: the link y = f(z, noise) of a single index model, in a registry.
+
+A *model* maps the index z = <a, x*> ~ N(0, 1) and independent noise to a label y.
+Two families cover the built-ins and are what a user extends:
+
+* :class:`AdditiveModel` -- ``y = g(z) + sigma * eps`` with eps ~ N(0, 1);
+* :class:`BinaryModel`   -- ``y = +1`` with probability ``p(z)``, else ``-1``.
+
+Every model exposes the same small interface used by *all* solvers:
+
+``sample(z, rng)``
+    draw labels for given indices (simulation, Monte-Carlo DMFT);
+``label_nodes(z, n_noise)``
+    a quadrature rule for the conditional law of y given z, returned as
+    arrays ``(Y, W)`` of shape ``z.shape + (k,)`` with ``E[h(y) | z] ~= sum_k W h(Y)``
+    (deterministic theory: spectral quadrature, fixed point, test error);
+``predict(r)``
+    the noiseless prediction from a fitted value r (test error);
+``breakpoints``
+    z-values where the link is not smooth (for composite quadrature).
+
+Register a new link with :func:`register_model`::
+
+    import numpy as np, sidmft
+    sidmft.register_model("cubic", lambda z: z**3 - 3*z)          # additive noise
+    sidmft.register_model("probit", lambda z: scipy.special.ndtr(2*z), kind="binary")
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+from numpy.polynomial.hermite_e import hermegauss
+from scipy.special import expit
+
+__all__ = [
+    "Model",
+    "AdditiveModel",
+    "BinaryModel",
+    "register_model",
+    "get_model",
+    "available_models",
+    "MODELS",
+]
+
+
+def _gauss_hermite_prob(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes/weights for E[h(e)], e ~ N(0,1) (probabilists' Hermite)."""
+    x, w = hermegauss(n)
+    return x, w / np.sqrt(2.0 * np.pi)
+
+
+@dataclass(frozen=True)
+class Model:
+    """Base class. ``noise`` is the model's noise level (see subclasses)."""
+
+    name: str
+    noise: float = 0.0
+
+    # -- interface -------------------------------------------------------
+    def sample(self, z: np.ndarray, rng: np.random.Generator) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError
+
+    def label_nodes(self, z: np.ndarray, n_noise: int = 40) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover
+        raise NotImplementedError
+
+    def predict(self, r: np.ndarray) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError
+
+    @property
+    def breakpoints(self) -> tuple[float, ...]:
+        return ()
+
+    @property
+    def is_noiseless(self) -> bool:
+        return self.noise == 0.0
+
+    def test_error(self, m, q, n_nodes: int = 60) -> np.ndarray:
+        """Prediction error E[(y_new - predict(r))^2] for a fresh sample.
+
+        (z, r) ~ N(0, [[1, m], [m, q]]) with m = <x, x*>/d and q = ||x||^2/d, so the
+        test error depends on (m, q) only.  Computed by tensor Gauss-Hermite quadrature
+        (``n_nodes`` per Gaussian dimension, plus the model's noise rule), which is exact
+        for polynomial links such as phase retrieval:
+        3 - 2(q + 2m^2) + 3q^2 + sigma^2.
+        """
+        m = np.asarray(m, dtype=float)
+        q = np.asarray(q, dtype=float)
+        shape = np.broadcast(m, q).shape
+        m, q = np.broadcast_to(m, shape).ravel(), np.broadcast_to(q, shape).ravel()
+        x, w = _gauss_hermite_prob(n_nodes)
+        z = x[:, None]  # (n,1)
+        e = x[None, :]  # (1,n)
+        ww = w[:, None] * w[None, :]
+        Y, WY = self.label_nodes(z[:, 0], n_noise=min(n_nodes, 40))  # (n,k)
+        out = np.empty(m.shape)
+        for i, (mi, qi) in enumerate(zip(m, q)):
+            s = np.sqrt(max(qi - mi * mi, 0.0))
+            r = mi * z + s * e  # (n,n)
+            pred = self.predict(r)[:, :, None]  # (n,n,1)
+            err = (Y[:, None, :] - pred) ** 2  # (n,n,k)
+            out[i] = np.sum(ww * np.sum(WY[:, None, :] * err, axis=-1))
+        return out.reshape(shape)
+
+
+@dataclass(frozen=True)
+class AdditiveModel(Model):
+    """``y = link(z) + noise * eps``, eps ~ N(0, 1).
+
+    Parameters
+    ----------
+    name : str
+    noise : float
+        Standard deviation sigma >= 0 of the additive Gaussian noise.
+    link : callable
+        Vectorised deterministic link g(z).
+    kinks : tuple of float
+        Points where g is not smooth (quadrature breakpoints).
+    """
+
+    link: Callable[[np.ndarray], np.ndarray] = field(default=lambda z: z, compare=False)
+    kinks: tuple[float, ...] = ()
+
+    def sample(self, z, rng):
+        y = self.link(np.asarray(z))
+        if self.noise > 0:
+            y = y + self.noise * rng.standard_normal(np.shape(z))
+        return y
+
+    def label_nodes(self, z, n_noise: int = 40):
+        g = np.asarray(self.link(np.asarray(z, dtype=float)), dtype=float)
+        if self.noise == 0:
+            return g[..., None], np.ones(g.shape + (1,))
+        x, w = _gauss_hermite_prob(n_noise)
+        return g[..., None] + self.noise * x, np.broadcast_to(w, g.shape + (n_noise,))
+
+    def predict(self, r):
+        return self.link(np.asarray(r))
+
+    @property
+    def breakpoints(self):
+        return tuple(self.kinks)
+
+
+@dataclass(frozen=True)
+class BinaryModel(Model):
+    """``y = +1`` with probability ``prob(z, noise)``, else ``-1``.
+
+    ``noise`` is a temperature: for the built-in ``logistic`` model
+    P(y = 1 | z) = sigmoid(z / noise), and ``noise = 0`` gives y = sign(z).
+    """
+
+    prob: Callable[[np.ndarray, float], np.ndarray] = field(default=None, compare=False)
+
+    def _p(self, z):
+        return np.clip(np.asarray(self.prob(np.asarray(z, dtype=float), self.noise), dtype=float), 0.0, 1.0)
+
+    def sample(self, z, rng):
+        p = self._p(z)
+        return np.where(rng.random(np.shape(z)) < p, 1.0, -1.0)
+
+    def label_nodes(self, z, n_noise: int = 40):
+        p = self._p(z)
+        Y = np.empty(p.shape + (2,))
+        Y[..., 0], Y[..., 1] = 1.0, -1.0
+        return Y, np.stack([p, 1.0 - p], axis=-1)
+
+    def predict(self, r):
+        return np.where(np.asarray(r) >= 0, 1.0, -1.0)
+
+    @property
+    def breakpoints(self):
+        return (0.0,) if self.noise == 0 else ()
+
+
+def _logistic_prob(z, noise):
+    if noise == 0:
+        return np.where(z > 0, 1.0, np.where(z < 0, 0.0, 0.5))
+    return expit(z / noise)
+
+
+# name -> factory(noise) -> Model
+MODELS: dict[str, Callable[[float], Model]] = {}
+
+
+def register_model(
+    name: str,
+    link: Callable,
+    *,
+    kind: str = "additive",
+    kinks: tuple[float, ...] = (),
+    overwrite: bool = False,
+) -> None:
+    """Register a model under ``name``.
+
+    Parameters
+    ----------
+    name : str
+        Registry key (used by :class:`~sidmft.Problem` and the CLI ``--model``).
+    link : callable
+        ``kind="additive"``: vectorised g(z), and y = g(z) + noise * eps.
+        ``kind="binary"``: vectorised p(z, noise) = P(y = +1 | z).
+    kind : {"additive", "binary"}
+    kinks : tuple of float
+        z-values where g (or p) is not smooth; used as quadrature breakpoints.
+    overwrite : bool
+        Replace an existing entry of the same name.
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"model name must be a non-empty string, got {name!r}")
+    if name in MODELS and not overwrite:
+        raise ValueError(f"model {name!r} is already registered (pass overwrite=True to replace it)")
+    if not callable(link):
+        raise TypeError(f"link for model {name!r} must be callable, got {type(link).__name__}")
+    if kind == "additive":
+        MODELS[name] = lambda noise, _l=link, _k=tuple(kinks): AdditiveModel(name, float(noise), _l, _k)
+    elif kind == "binary":
+        MODELS[name] = lambda noise, _l=link: BinaryModel(name, float(noise), _l)
+    else:
+        raise ValueError(f"kind must be one of 'additive', 'binary'; got {kind!r}")
+
+
+def available_models() -> list[str]:
+    return sorted(MODELS)
+
+
+def get_model(name: str, noise: float = 0.0) -> Model:
+    """Instantiate the registered model ``name`` with noise level ``noise``."""
+    if isinstance(name, Model):
+        return name
+    if name not in MODELS:
+        raise ValueError(f"model must be one of {available_models()}; got {name!r}")
+    noise = float(noise)
+    if not np.isfinite(noise) or noise < 0:
+        raise ValueError(f"noise must be a finite number >= 0; got {noise!r}")
+    return MODELS[name](noise)
+
+
+register_model("phase-retrieval", lambda z: z * z)
+register_model("linear", lambda z: z)
+register_model("relu", lambda z: np.maximum(z, 0.0), kinks=(0.0,))
+register_model("logistic", _logistic_prob, kind="binary")

@@ -1,0 +1,1 @@
+"""Asymptotic theory (d -> infinity): ``spectral`` (init), ``dmft`` (trajectory), ``fixed_point`` (limit)."""
