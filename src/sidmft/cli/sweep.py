@@ -1,0 +1,127 @@
+"""``sidmft sweep``: a Cartesian grid of problems computed on Dask, resumable."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from . import PROBLEM_FLAGS, _float_or_empirical, echo_json, problem_options
+
+_EPILOG = """\b
+Examples:
+  sidmft sweep --grid alpha=0.5:4:8 --grid lam=0,0.1,0.3 --outputs spectral,dmft --store runs/al
+  sidmft sweep --grid preprocess=lal,clip:3,trim:7 --grid alpha=0.25:3:12:log \\
+               --outputs spectral,simulate --dim 500 --seeds 2 --store runs/pp --workers 2
+  sidmft sweep --config sweep.toml --scheduler tcp://127.0.0.1:8786
+  sidmft sweep --store runs/al --info          # progress of a store
+Re-running the same command resumes: finished points are skipped.
+"""
+
+
+@click.command("sweep", epilog=_EPILOG)
+@problem_options
+@click.option("--grid", "grids", multiple=True, metavar="NAME=VALUES",
+              help="Grid dimension: NAME=V1,V2,... or NAME=START:STOP:NUM[:log] over a problem flag "
+                   "(model, noise, loss, preprocess, alpha, lam, eta, steps, kappa, init, m0, q0) or a run "
+                   "setting (dim, seeds, samples, batches). Repeat for a Cartesian product.")
+@click.option("--config", "config", type=click.Path(dir_okay=False), default=None,
+              help="TOML file with [grid], [problem], [settings], outputs, store, seed, workers.")
+@click.option("--outputs", default=None, metavar="LIST",
+              help="What each point computes: comma-separated spectral, dmft, fixed-point, simulate "
+                   "(or module:function).  [default: spectral]")
+@click.option("--store", default=None, type=click.Path(file_okay=False),
+              help="Sweep directory (created; re-running resumes).")
+@click.option("--workers", default=None, type=int,
+              help="LocalCluster worker processes, 1 thread each (0: no Dask, in this process).  [default: 2]")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Use an existing Dask scheduler (e.g. tcp://127.0.0.1:8786) instead of a LocalCluster.")
+@click.option("--dim", default=None, type=int, help="Simulation dimension d (output simulate).  [default: 1000]")
+@click.option("--seeds", default=None, type=int, help="Simulation seeds per point (output simulate).  [default: 4]")
+@click.option("--samples", default=None, type=int, help="DMFT Monte-Carlo samples (output dmft).  [default: 20000]")
+@click.option("--batches", default=None, type=int, help="DMFT batches (output dmft).  [default: 4]")
+@click.option("--seed", default=None, type=int, help="Base seed; each point's seed derives from it and the "
+                                                     "point's parameters.  [default: 0]")
+@click.option("--overwrite", is_flag=True, help="Delete an existing store first.")
+@click.option("--max-points", default=None, type=int, help="Compute at most this many new points, then stop.")
+@click.option("--dry-run", is_flag=True, help="Validate the grid and print the plan; compute nothing.")
+@click.option("--info", is_flag=True, help="Print the progress of --store and exit.")
+@click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
+@click.pass_context
+def command(ctx, grids, config, outputs, store, workers, scheduler, dim, seeds, samples, batches, seed,
+            overwrite, max_points, dry_run, info, progress, as_json, **opts):
+    """Sweep a Cartesian grid of problems; each point computes the chosen outputs.
+
+    Points run on dask.distributed (a LocalCluster by default, or --scheduler), stream into
+    STORE as they finish, and a re-run of the same command skips finished points.  Open the
+    results with ``sidmft.sweep.open_sweep(STORE)`` or draw them with ``sidmft plot STORE``."""
+    from ..sweep import RUN_SETTINGS, SweepError, SweepSpec, load_config, parse_grid, run_sweep, sweep_info
+
+    try:
+        if info:
+            if not store:
+                raise SweepError("--info needs --store")
+            res = sweep_info(store)
+            echo_json(res) if as_json else click.echo("\n".join(f"{k}: {v}" for k, v in res.items()))
+            return
+        cfg = load_config(config) if config else {}
+        grid = parse_grid(grids, base=cfg.get("grid", {}))
+        fixed = dict(cfg.get("fixed", {}))
+        for k in PROBLEM_FLAGS:
+            src = ctx.get_parameter_source(k)
+            explicit = src is not None and src.name in ("COMMANDLINE", "ENVIRONMENT")
+            if k in grid:
+                if explicit:
+                    raise SweepError(f"parameter {k!r} is given both as a fixed flag (--{k}) and in the grid")
+                fixed.pop(k, None)
+                continue
+            if explicit or k not in fixed:
+                v = opts.get(k)
+                if k == "kappa" and v is not None:
+                    v = _float_or_empirical(v)
+                if v is not None:
+                    fixed[k] = v
+        settings = dict(cfg.get("settings", {}))
+        for k, v in (("dim", dim), ("seeds", seeds), ("samples", samples), ("batches", batches)):
+            if v is not None:
+                if k in grid:
+                    raise SweepError(f"run setting {k!r} is given both as --{k} and in the grid")
+                settings[k] = v
+        out = outputs if outputs is not None else cfg.get("outputs", "spectral")
+        spec = SweepSpec(grid=grid, fixed=fixed, settings=settings, outputs=out,
+                         seed=seed if seed is not None else cfg.get("seed", 0))
+        store = store or cfg.get("store")
+        if not store:
+            raise SweepError("no store: give --store PATH (or store = ... in the config file)")
+        workers = workers if workers is not None else int(cfg.get("workers", 2))
+        scheduler = scheduler or cfg.get("scheduler")
+        if workers < 0:
+            raise SweepError(f"--workers must be >= 0; got {workers}")
+        if max_points is not None and max_points < 0:
+            raise SweepError(f"--max-points must be >= 0; got {max_points}")
+    except (SweepError, click.BadParameter) as e:
+        raise click.UsageError(str(e)) from None
+
+    plan = {"store": str(store), "dims": list(spec.dims), "shape": list(spec.shape), "n_points": spec.n_points,
+            "outputs": spec.outputs, "grid": spec.grid, "fixed": spec.fixed,
+            "settings": {k: spec.settings[k] for k in RUN_SETTINGS}, "seed": spec.seed,
+            "workers": None if scheduler else workers, "scheduler": scheduler}
+    if dry_run:
+        echo_json(plan) if as_json else click.echo("\n".join(f"{k}: {v}" for k, v in plan.items()))
+        return
+    try:
+        res = run_sweep(spec, store, workers=workers, scheduler=scheduler, overwrite=overwrite,
+                        progress=progress, max_points=max_points)
+    except SweepError as e:
+        raise click.UsageError(str(e)) from None
+    if as_json:
+        echo_json(res)
+    else:
+        click.echo(f"sweep: {res['n_finished']}/{res['n_points']} points finished "
+                   f"({res['computed']} computed now, {res['skipped']} already done) in {res['seconds']:.1f} s; "
+                   f"results in {res.get('results', res['store'])}", err=True)
+    if res["errors"]:
+        for e in res["errors"]:
+            click.echo(f"error: {e}", err=True)
+        sys.exit(1)

@@ -1,0 +1,167 @@
+"""Data generation for the finite-size simulator (THEORY.md §0).
+
+rows a_i ~ N(0, I_d/d), x* uniform on the sphere of radius sqrt(d), z = A x*, y = model.sample(z).
+
+Reproducibility.  Everything derives from ``numpy.random.SeedSequence(seed)`` through fixed
+spawn keys, never from the order in which work is done:
+
+    A, rows [b*ROW_BLOCK, (b+1)*ROW_BLOCK)  SeedSequence(seed, spawn_key=(0, b))
+    x*                                      spawn_key=(1,)
+    label noise                             spawn_key=(2,)
+    random initialisation (init='random')   spawn_key=(3,)
+    Lanczos start vector                    spawn_key=(4,)
+
+A block is always drawn in float64 and then cast, so float32 data is the float64 data rounded,
+and ``chunk_rows`` / ``workers`` change only speed, never a single bit of the result.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from ._kernels import ROW_BLOCK
+
+__all__ = ["Data", "generate_data", "child_rng", "DTYPES"]
+
+DTYPES = {"float64": np.float64, "float32": np.float32}
+
+# spawn-key roots
+KEY_A, KEY_XSTAR, KEY_LABELS, KEY_RANDOM_INIT, KEY_LANCZOS = 0, 1, 2, 3, 4
+
+
+def child_rng(seed: int, *key: int) -> np.random.Generator:
+    """Generator for the stream ``key`` of ``seed`` (independent of every other key)."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(int(seed), spawn_key=tuple(key))))
+
+
+def resolve_dtype(dtype) -> np.dtype:
+    name = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
+    if name not in DTYPES:
+        raise ValueError(f"dtype must be one of {list(DTYPES)}; got {dtype!r}")
+    return np.dtype(DTYPES[name])
+
+
+def n_samples(alpha: float, dim: int) -> int:
+    """n = round(alpha * d) (at least 1)."""
+    return max(1, int(round(alpha * dim)))
+
+
+@dataclass
+class Data:
+    """One problem instance.
+
+    Attributes
+    ----------
+    A : (n, d) array, C-contiguous, dtype float64 or float32; rows a_i ~ N(0, I_d/d)
+    y : (n,) float64 labels
+    z : (n,) float64 indices z = A x* (computed from the stored A)
+    x_star : (d,) float64, ||x*||^2 = d
+    seed : int
+    """
+
+    A: np.ndarray
+    y: np.ndarray
+    z: np.ndarray
+    x_star: np.ndarray
+    seed: int = 0
+    alpha: float = field(default=float("nan"))
+
+    @property
+    def n(self) -> int:
+        return self.A.shape[0]
+
+    @property
+    def d(self) -> int:
+        return self.A.shape[1]
+
+    @property
+    def dtype(self):
+        return self.A.dtype
+
+
+def _fill_blocks(A, seed, b0, b1):
+    n, d = A.shape
+    s = 1.0 / math.sqrt(d)
+    for b in range(b0, b1):
+        i0, i1 = b * ROW_BLOCK, min(n, (b + 1) * ROW_BLOCK)
+        blk = child_rng(seed, KEY_A, b).standard_normal((i1 - i0, d))
+        blk *= s
+        A[i0:i1] = blk
+
+
+def generate_data(problem, dim: int, seed: int = 0, dtype="float64", chunk_rows: Optional[int] = None,
+                  workers: Optional[int] = None) -> Data:
+    """Draw (A, x*, y) for ``problem`` at dimension ``dim`` from ``seed``.
+
+    Parameters
+    ----------
+    problem : Problem
+        Supplies alpha (n = round(alpha d)) and the model (labels ``model.sample(z, rng)``).
+    dim : int
+        Dimension d >= 2.
+    seed : int
+        Non-negative integer; see the module docstring for the stream layout.
+    dtype : {"float64", "float32"}
+        Storage type of A (drawn in float64 and rounded).
+    chunk_rows : int, optional
+        Rows generated per task (rounded up to a multiple of ROW_BLOCK = 256).  Speed only.
+    workers : int, optional
+        Threads drawing blocks in parallel (default: up to 4).  Speed only.
+
+    Returns
+    -------
+    Data
+    """
+    dim = _check_dim(dim)
+    seed = _check_seed(seed)
+    dt = resolve_dtype(dtype)
+    n = n_samples(problem.alpha, dim)
+    nb = -(-n // ROW_BLOCK)
+    A = np.empty((n, dim), dtype=dt)
+    per = max(1, -(-int(chunk_rows) // ROW_BLOCK)) if chunk_rows else max(1, min(16, nb))
+    tasks = [(b, min(nb, b + per)) for b in range(0, nb, per)]
+    if workers is None:
+        workers = min(4, os.cpu_count() or 1)
+    workers = max(1, int(workers))
+    if workers == 1 or len(tasks) == 1:
+        for b0, b1 in tasks:
+            _fill_blocks(A, seed, b0, b1)
+    else:
+        with ThreadPoolExecutor(workers) as ex:
+            list(ex.map(lambda t: _fill_blocks(A, seed, *t), tasks))
+    g = child_rng(seed, KEY_XSTAR).standard_normal(dim)
+    x_star = g * (math.sqrt(dim) / np.linalg.norm(g))
+    z = np.empty(n)
+    with threadpool_limits(1):
+        for b in range(nb):  # per fixed block, one BLAS thread: bitwise independent of chunking
+            i0, i1 = b * ROW_BLOCK, min(n, (b + 1) * ROW_BLOCK)
+            z[i0:i1] = A[i0:i1].astype(np.float64, copy=False) @ x_star
+    y = np.asarray(problem.model_obj.sample(z, child_rng(seed, KEY_LABELS)), dtype=np.float64)
+    return Data(A=A, y=y, z=z, x_star=x_star, seed=seed, alpha=float(problem.alpha))
+
+
+def _check_dim(dim) -> int:
+    try:
+        d = int(dim)
+    except (TypeError, ValueError):
+        raise ValueError(f"dim must be a whole number >= 2; got {dim!r}") from None
+    if d != dim or d < 2:
+        raise ValueError(f"dim must be a whole number >= 2; got {dim!r}")
+    return d
+
+
+def _check_seed(seed) -> int:
+    try:
+        s = int(seed)
+    except (TypeError, ValueError):
+        raise ValueError(f"seed must be a whole number >= 0; got {seed!r}") from None
+    if s != seed or s < 0:
+        raise ValueError(f"seed must be a whole number >= 0; got {seed!r}")
+    return s

@@ -1,0 +1,312 @@
+"""Parameter sweeps: grid parsing and validation, Dask execution, determinism, kill/resume,
+an external scheduler on loopback, TOML configs."""
+import importlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+from click.testing import CliRunner
+
+from sidmft.cli import main
+from sidmft.sweep import (SweepError, SweepSpec, Store, open_sweep, parse_grid, parse_grid_item, run_sweep,
+                          sweep_info)
+
+TESTS = str(Path(__file__).parent)
+HELPER = "test_sweep_helpers:mc"          # seeded, cheap; importable on workers (tests/ on sys.path)
+SIDMFT = [sys.executable, "-c", "from sidmft.cli import main; main()"]
+
+
+def _available(mod):
+    try:
+        importlib.import_module(mod)
+        return True
+    except ImportError:
+        return False
+
+
+#: cheap outputs: the spectral theory (quadrature), a seeded helper, and the simulator at d = 200
+OUTPUTS = ["spectral", HELPER] + (["simulate"] if _available("sidmft.simulate") else [])
+SETTINGS = {"dim": 200, "seeds": 2}
+FIXED = {"steps": 5, "eta": 0.1}
+GRID12 = {"alpha": [1.0, 2.0, 3.0, 4.0], "lam": "0:0.2:3"}          # 12 points
+
+
+def _env(**extra):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = TESTS + os.pathsep + env.get("PYTHONPATH", "")
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def _numbers(ds):
+    """The stored numbers of a sweep (wall-clock timing excluded, attributes excluded)."""
+    return ds.drop_vars([v for v in ds.data_vars if v.endswith("_time_s")]).drop_attrs()
+
+
+def _point_lines(store):
+    return [r for r in Store(store).read_journal() if r.get("event") == "point"]
+
+
+# ----------------------------------------------------------------------------------------- grid
+def test_parse_grid_lists_ranges_and_types():
+    assert parse_grid_item("alpha=1,2,3") == ("alpha", [1.0, 2.0, 3.0])
+    assert parse_grid_item("lam=0:0.3:4") == ("lam", [0.0, 0.1, 0.2, 0.3])       # stable rounding
+    assert parse_grid_item("steps=10:40:4") == ("steps", [10, 20, 30, 40])
+    assert parse_grid_item("alpha=1:100:3:log") == ("alpha", [1.0, 10.0, 100.0])
+    assert parse_grid_item("preprocess=lal,clip:3,trim:7") == ("preprocess", ["lal", "clip:3", "trim:7"])
+    assert parse_grid_item("kappa=empirical,1") == ("kappa", ["empirical", 1.0])
+    assert parse_grid_item("eta=0.2:0.2:1") == ("eta", [0.2])
+    assert list(parse_grid(["alpha=1,2", "lam=0"])) == ["alpha", "lam"]
+
+
+@pytest.mark.parametrize("item, words", [
+    ("nope=1,2", ["unknown grid parameter", "nope"]),
+    ("alpha=1:2:0", ["alpha", "empty range"]),
+    ("alpha=1:2:-3", ["alpha", "NUM must be >= 1"]),
+    ("alpha=1:2", ["alpha", "malformed range"]),
+    ("alpha=a:2:3", ["alpha", "malformed"]),
+    ("alpha=1:2:2.5", ["alpha", "NUM"]),
+    ("alpha=1:2:3,4", ["alpha", "mixes"]),
+    ("alpha=", ["alpha", "no values"]),
+    ("alpha=1,,2", ["alpha", "empty value"]),
+    ("alpha=1,x", ["alpha", "not a number"]),
+    ("alpha=1,1", ["alpha", "twice"]),
+    ("steps=1.5,2", ["steps", "whole number"]),
+    ("steps=0:10:4", ["steps", "non-integer"]),
+    ("alpha=nan", ["alpha", "finite"]),
+    ("alpha", ["malformed grid"]),
+])
+def test_bad_grid_items_name_the_parameter(item, words):
+    with pytest.raises(SweepError) as e:
+        parse_grid_item(item)
+    for w in words:
+        assert w in str(e.value)
+
+
+@pytest.mark.parametrize("kw, words", [
+    (dict(grid={"alpha": [-1.0, 2.0]}), ["alpha", "alpha=-1"]),
+    (dict(grid={"alpha": [0.9, 2.0], "preprocess": ["mm"]}), ["alpha", "mm"]),
+    (dict(grid={"m0": [0.5, 2.0]}, fixed={"init": "random", "q0": 1.0}), ["m0", "m0=2"]),
+    (dict(grid={"dim": [100, 200]}, outputs="spectral"), ["dim", "simulate"]),
+    (dict(grid={"alpha": [1.0]}, outputs="nope"), ["unknown output", "nope"]),
+    (dict(grid={"alpha": [1.0]}, outputs="no_such_module:f"), ["no_such_module"]),
+    (dict(grid={}), ["empty grid"]),
+    (dict(grid={"alpha": [1.0]}, fixed={"bogus": 1}), ["bogus"]),
+    (dict(grid={"alpha": [1.0]}, settings={"dimm": 3}), ["dimm"]),
+    (dict(grid={"alpha": [1.0]}, seed=-1), ["seed"]),
+])
+def test_bad_specs_refused(kw, words):
+    with pytest.raises(SweepError) as e:
+        SweepSpec(**kw)
+    for w in words:
+        assert w in str(e.value)
+
+
+@pytest.mark.parametrize("args, word", [
+    (["--grid", "nope=1,2"], "nope"),
+    (["--grid", "alpha=2:1:0"], "empty range"),
+    (["--grid", "alpha=1,2", "--grid", "lam=-1,0"], "lam"),
+    (["--grid", "alpha=1,2", "--alpha", "2"], "alpha"),
+    (["--grid", "alpha=1,2", "--grid", "alpha=3"], "twice"),
+    (["--grid", "alpha=1,2", "--outputs", "spectral,bogus"], "bogus"),
+    (["--grid", "eta=0,0.1"], "eta"),
+])
+def test_cli_refuses_bad_grids_before_any_work(tmp_path, args, word):
+    store = tmp_path / "s"
+    r = CliRunner().invoke(main, ["sweep", "--store", str(store), "--workers", "0", *args])
+    assert r.exit_code == 2, r.output
+    assert word in r.output
+    assert not store.exists()                       # nothing was started
+
+
+def test_point_seed_depends_only_on_the_point():
+    a = SweepSpec(grid={"alpha": [1.0, 2.0]}, outputs=["spectral", HELPER], seed=3)
+    b = SweepSpec(grid={"lam": [0.1], "alpha": [3.0, 2.0]}, outputs=[HELPER], seed=3)
+    c = SweepSpec(grid={"alpha": [2.0]}, outputs=[HELPER], seed=4)
+    s_a = a.task((1,))["seeds"][HELPER]
+    assert s_a == b.task((0, 1))["seeds"][HELPER]       # same problem, other grid -> same seed
+    assert s_a != a.task((0,))["seeds"][HELPER]         # other point -> other seed
+    assert s_a != c.task((0,))["seeds"][HELPER]         # other base seed -> other seed
+
+
+# ------------------------------------------------------------------------------ distributed runs
+@pytest.fixture(scope="module")
+def sweep_pair(tmp_path_factory):
+    """The same 12-point sweep with 1 and with 2 LocalCluster workers."""
+    root = tmp_path_factory.mktemp("sweeps")
+    spec = SweepSpec(grid=GRID12, fixed=FIXED, settings=SETTINGS, outputs=OUTPUTS, seed=7)
+    assert spec.n_points == 12
+    res1 = run_sweep(spec, root / "w1", workers=1, progress=False)
+    res2 = run_sweep(spec, root / "w2", workers=2, progress=False)
+    return spec, root, res1, res2
+
+
+def test_two_workers_identical_to_one(sweep_pair):
+    spec, root, res1, res2 = sweep_pair
+    assert res1["computed"] == res2["computed"] == 12 and not res1["errors"] and not res2["errors"]
+    a, b = open_sweep(root / "w1"), open_sweep(root / "w2")
+    assert a.sizes["alpha"] == 4 and a.sizes["lam"] == 3 and bool(a["finished"].all())
+    xr.testing.assert_identical(_numbers(a), _numbers(b))
+    # the points really went to two different workers
+    assert len({r["worker"] for r in _point_lines(root / "w2")}) == 2
+    # every output computed with SUCCESS where the theory says so
+    assert int((a["spectral_status"] == 0).sum()) == 12
+    assert "test_sweep_helpers:mc" in a.attrs["outputs"] and "mc_walk" in a and a.sizes["t"] == 6
+    # numbers match an independent, direct computation of one point
+    from sidmft import Problem
+    from sidmft.theory.spectral import spectral
+    ref = spectral(Problem(alpha=3.0, lam=0.1, **FIXED))
+    np.testing.assert_allclose(a["spectral_rho_sq"].sel(alpha=3.0, lam=0.1), ref.rho_sq, rtol=1e-12)
+    seed = spec.task((2, 1))["seeds"][HELPER]
+    z = np.random.default_rng(seed).standard_normal(6)
+    np.testing.assert_allclose(a["mc_walk"].sel(alpha=3.0, lam=0.1), np.cumsum(z))
+    # point files are self-describing: parameters, seeds, version, timing
+    key = spec.key((2, 1))
+    with xr.open_dataset(root / "w1" / "points" / f"{key}.nc", engine="h5netcdf") as p:
+        assert p.attrs["problem_alpha"] == 3.0 and p.attrs["problem_lam"] == 0.1
+        assert p.attrs["mc_seed"] == seed and "sidmft_version" in p.attrs and p.attrs["timing_total_s"] >= 0
+
+
+def test_rerun_skips_finished_points(sweep_pair):
+    spec, root, _, _ = sweep_pair
+    before = _point_lines(root / "w1")
+    res = run_sweep(spec, root / "w1", workers=0, progress=False)
+    assert res["computed"] == 0 and res["skipped"] == 12
+    assert _point_lines(root / "w1") == before
+    info = sweep_info(root / "w1")
+    assert info["n_finished"] == 12 and info["recomputed"] == 0
+
+
+def test_partial_resume_and_spec_mismatch(tmp_path):
+    spec = SweepSpec(grid={"alpha": [1.0, 2.0, 3.0], "lam": [0.0, 0.1]}, outputs=["spectral", HELPER])
+    r1 = run_sweep(spec, tmp_path / "s", workers=0, progress=False, max_points=4)
+    assert r1["computed"] == 4 and r1["n_finished"] == 4
+    part = open_sweep(tmp_path / "s")
+    assert int(part["finished"].sum()) == 4 and np.isnan(part["spectral_rho"].values).sum() == 2
+    r2 = run_sweep(spec, tmp_path / "s", workers=0, progress=False)
+    assert r2["computed"] == 2 and r2["skipped"] == 4
+    keys = [r["key"] for r in _point_lines(tmp_path / "s")]
+    assert len(keys) == len(set(keys)) == 6
+    full = run_sweep(spec, tmp_path / "ref", workers=0, progress=False)
+    xr.testing.assert_identical(_numbers(open_sweep(tmp_path / "s")), _numbers(open_sweep(tmp_path / "ref")))
+    other = SweepSpec(grid={"alpha": [1.0, 2.0]}, outputs=["spectral"])
+    with pytest.raises(SweepError, match="different sweep"):
+        run_sweep(other, tmp_path / "s", workers=0, progress=False)
+    assert full["computed"] == 6
+
+
+def test_toml_config(tmp_path):
+    cfg = tmp_path / "sweep.toml"
+    cfg.write_text(f"""
+outputs = ["spectral", "{HELPER}"]
+store = "{(tmp_path / 'store').as_posix()}"
+seed = 5
+[problem]
+steps = 3
+[grid]
+alpha = [1.0, 2.0]
+lam = {{start = 0.0, stop = 0.2, num = 3}}
+""")
+    r = CliRunner().invoke(main, ["sweep", "--config", str(cfg), "--dry-run", "--json"])
+    assert r.exit_code == 0, r.output
+    plan = json.loads(r.output)
+    assert plan["n_points"] == 6 and plan["grid"]["lam"] == [0.0, 0.1, 0.2] and plan["fixed"]["steps"] == 3
+    r = CliRunner().invoke(main, ["sweep", "--config", str(cfg), "--workers", "0", "--no-progress", "--json"])
+    assert r.exit_code == 0, r.output
+    ds = open_sweep(tmp_path / "store")
+    assert ds.attrs["base_seed"] == 5 and ds.sizes["t"] == 4 and bool(ds["finished"].all())
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[grid]\nalpha = {start = 1, stop = 2}\n")
+    r = CliRunner().invoke(main, ["sweep", "--config", str(bad), "--store", str(tmp_path / "x")])
+    assert r.exit_code == 2 and "alpha" in r.output
+
+
+# ------------------------------------------------------------------------------------ kill/resume
+def _sweep_cmd(store, workers):
+    return [*SIDMFT, "sweep", "--grid", "alpha=1,2,3,4", "--grid", "lam=0:0.2:3",
+            "--steps", "5", "--outputs", f"spectral,{HELPER}", "--seed", "7", "--store", str(store),
+            "--workers", str(workers), "--no-progress", "--json"]
+
+
+def test_sigkill_mid_sweep_then_resume(tmp_path):
+    store = tmp_path / "killed"
+    proc = subprocess.Popen(_sweep_cmd(store, 1), env=_env(SIDMFT_TEST_SLEEP=0.5), start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 90
+        while time.time() < deadline and len(_point_lines(store)) < 3 and proc.poll() is None:
+            time.sleep(0.05)
+        n_at_kill = len(_point_lines(store))
+        assert proc.poll() is None, "sweep finished before it could be killed"
+        assert 3 <= n_at_kill < 12
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)       # the sweep and its LocalCluster, at once
+        proc.wait(30)
+    first = {r["key"] for r in _point_lines(store)}
+    assert len(Store(store).finished_keys()) < 12
+    r = subprocess.run(_sweep_cmd(store, 1), env=_env(), capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    lines = _point_lines(store)
+    keys = [x["key"] for x in lines]
+    assert len(keys) == len(set(keys))                                   # nothing computed twice
+    second = {x["key"] for x in lines if x["run"] != lines[0]["run"]}
+    assert not (first & second)                                          # journaled points were skipped
+    assert len(Store(store).finished_keys()) == 12
+    assert not [p for p in (store / "points").iterdir() if ".tmp" in p.name]
+    ref = tmp_path / "reference"
+    run_sweep(SweepSpec(grid={"alpha": [1, 2, 3, 4], "lam": "0:0.2:3"}, fixed={"steps": 5},
+                        outputs=["spectral", HELPER], seed=7), ref, workers=0, progress=False)
+    xr.testing.assert_identical(_numbers(open_sweep(store)), _numbers(open_sweep(ref)))
+
+
+# ------------------------------------------------------------------------- external scheduler
+def test_external_scheduler_on_loopback(tmp_path):
+    sched_file = tmp_path / "scheduler.json"
+    procs = []
+    try:
+        procs.append(subprocess.Popen(
+            ["dask", "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+             "--scheduler-file", str(sched_file)], env=_env(), start_new_session=True,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        deadline = time.time() + 60
+        while time.time() < deadline and not sched_file.exists():
+            time.sleep(0.1)
+        assert sched_file.exists(), "dask scheduler did not start"
+        time.sleep(0.2)
+        address = json.loads(sched_file.read_text())["address"]
+        assert address.startswith("tcp://127.0.0.1:")
+        procs.append(subprocess.Popen(
+            ["dask", "worker", address, "--nthreads", "1", "--nworkers", "1", "--host", "127.0.0.1",
+             "--no-dashboard"], env=_env(), start_new_session=True,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        store = tmp_path / "ext"
+        cmd = [*SIDMFT, "sweep", "--grid", "alpha=1,2,3", "--grid", "lam=0,0.1",
+               "--steps", "5", "--outputs", f"spectral,{HELPER}", "--store", str(store),
+               "--scheduler", address, "--no-progress", "--json"]
+        r = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)["computed"] == 6
+        workers = {x["worker"] for x in _point_lines(store)}
+        assert len(workers) == 1 and next(iter(workers)).startswith("tcp://127.0.0.1:")
+        ref = tmp_path / "ref"
+        run_sweep(SweepSpec(grid={"alpha": [1, 2, 3], "lam": [0, 0.1]}, fixed={"steps": 5},
+                            outputs=["spectral", HELPER]), ref, workers=0, progress=False)
+        xr.testing.assert_identical(_numbers(open_sweep(store)), _numbers(open_sweep(ref)))
+    finally:
+        for p in reversed(procs):
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+                p.wait(10)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                p.wait(10)
