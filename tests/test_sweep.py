@@ -23,16 +23,15 @@ HELPER = "test_sweep_helpers:mc"          # seeded, cheap; importable on workers
 SIDMFT = [sys.executable, "-c", "from sidmft.cli import main; main()"]
 
 
-def _available(mod):
+def _available(mod, attr):
     try:
-        importlib.import_module(mod)
-        return True
-    except ImportError:
+        return hasattr(importlib.import_module(mod), attr)
+    except Exception:
         return False
 
 
 #: cheap outputs: the spectral theory (quadrature), a seeded helper, and the simulator at d = 200
-OUTPUTS = ["spectral", HELPER] + (["simulate"] if _available("sidmft.simulate") else [])
+OUTPUTS = ["spectral", HELPER] + (["simulate"] if _available("sidmft.simulate", "simulate") else [])
 SETTINGS = {"dim": 200, "seeds": 2}
 FIXED = {"steps": 5, "eta": 0.1}
 GRID12 = {"alpha": [1.0, 2.0, 3.0, 4.0], "lam": "0:0.2:3"}          # 12 points
@@ -310,3 +309,56 @@ def test_external_scheduler_on_loopback(tmp_path):
                 except ProcessLookupError:
                     pass
                 p.wait(10)
+
+
+def test_failing_output_is_recorded_and_retried(tmp_path, monkeypatch):
+    from sidmft.sweep import _store_lock
+    spec = SweepSpec(grid={"alpha": [1.0, 2.0, 3.0, 4.0]}, outputs=["spectral", "test_sweep_helpers:boom"])
+    monkeypatch.setenv("SIDMFT_TEST_BOOM", "1")
+    run_sweep(spec, tmp_path / "s", workers=0, progress=False)
+    ds = open_sweep(tmp_path / "s")
+    assert ds["boom_status"].values.tolist() == [0, 0, 6, 6]          # Status.FAILED, never silent
+    assert np.isnan(ds["boom_x"].values[2:]).all() and (ds["spectral_status"] == 0).all()
+    monkeypatch.delenv("SIDMFT_TEST_BOOM")
+    assert run_sweep(spec, tmp_path / "s", workers=0, progress=False)["computed"] == 0
+    assert run_sweep(spec, tmp_path / "s", workers=0, progress=False, retry_failed=True)["computed"] == 2
+    np.testing.assert_array_equal(open_sweep(tmp_path / "s")["boom_x"], [2.0, 4.0, 6.0, 8.0])
+    with _store_lock(Store(tmp_path / "s")):                            # a second sweep on a busy store
+        with pytest.raises(SweepError, match="in use"):
+            run_sweep(spec, tmp_path / "s", workers=0, progress=False)
+
+
+@pytest.mark.parametrize("output, mod, attr", [
+    ("fixed-point", "sidmft.theory.fixed_point", "fixed_point"),
+    ("dmft", "sidmft.theory.dmft", "dmft"),
+    ("simulate", "sidmft.simulate", "simulate"),
+])
+def test_output_summary_matches_a_direct_call(tmp_path, output, mod, attr):
+    """The stored summary of each output is the final value of the direct API call (same seed)."""
+    if not _available(mod, attr):
+        pytest.skip(f"{mod}.{attr} not available")
+    from sidmft import Problem
+    spec = SweepSpec(grid={"alpha": [3.0]}, fixed={"steps": 5, "lam": 0.1},
+                     settings={"dim": 200, "seeds": 2, "samples": 2000, "batches": 2}, outputs=[output], seed=2)
+    run_sweep(spec, tmp_path / "s", workers=0, progress=False)
+    ds = open_sweep(tmp_path / "s").isel(alpha=0)
+    p, seed = Problem(alpha=3.0, steps=5, lam=0.1), spec.task((0,))["seeds"].get(output)
+    fn = getattr(importlib.import_module(mod), attr)
+    if output == "fixed-point":
+        ref = fn(p)
+        assert int(ds["fixed_point_status"]) == int(ref.status)
+        for k in ("m", "q", "error", "rate"):
+            np.testing.assert_allclose(ds[f"fixed_point_{k}"], getattr(ref, k), rtol=1e-10)
+    elif output == "dmft":
+        ref = fn(p, samples=2000, batches=2, seed=seed)
+        assert int(ds["dmft_status"]) == int(ref.status)
+        for k in ("m", "error", "train_loss"):
+            np.testing.assert_allclose(ds[f"dmft_{k}_t"], getattr(ref, k), rtol=1e-12)
+            np.testing.assert_allclose(ds[f"dmft_{k}_se"], getattr(ref, f"{k}_se")[-1], rtol=1e-12)
+    else:
+        ref = fn(p, dim=200, seeds=2, seed=seed)
+        assert int(ds["simulate_status"]) == int(ref.status)
+        for k in ("m", "error", "train_loss"):
+            np.testing.assert_allclose(ds[f"simulate_{k}_t"], ref.mean(k), rtol=1e-12)
+            np.testing.assert_allclose(ds[f"simulate_{k}_se"], ref.se(k)[-1], rtol=1e-12)
+        np.testing.assert_allclose(ds["simulate_spectral_overlap"], np.mean(ref.spectral_overlap), rtol=1e-12)

@@ -19,3 +19,10 @@ def mc(problem, settings, seed):
     rng = np.random.default_rng(seed)
     z = rng.standard_normal(problem.steps + 1)
     return {"mean": float(problem.alpha * z.mean() + problem.lam), "walk": np.cumsum(z)}
+
+
+def boom(problem, settings, seed):
+    """Raises for alpha > 2 while SIDMFT_TEST_BOOM is set (a failing corner of a grid)."""
+    if os.environ.get("SIDMFT_TEST_BOOM") and problem.alpha > 2:
+        raise RuntimeError("boom at alpha > 2")
+    return {"x": 2.0 * problem.alpha}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Optional, Sequence, Union
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -143,7 +143,7 @@ def _status_label(codes) -> str:
 
 def _fmt_value(k, v) -> str:
     lab = {"alpha": r"\alpha", "lam": r"\lambda", "eta": r"\eta", "noise": r"\sigma", "kappa": r"\kappa",
-           "m0": "m_0", "q0": "q_0", "dim": "d", "steps": "T", "t": "t"}
+           "m0": "m_0", "q0": "q_0", "dim": "d", "t": "t"}
     if isinstance(v, (float, np.floating)):
         v = f"{float(v):.4g}"
     elif isinstance(v, np.generic):
@@ -159,6 +159,10 @@ def _fixed_title(ds, da) -> str:
         fixed = json.loads(ds.attrs.get("fixed", "{}"))
     except (TypeError, ValueError):
         fixed = {}
+    from .problem import Problem
+
+    defaults = {k: Problem.__dataclass_fields__[k].default for k in ("model", "loss", "preprocess")}
+    fixed = {**defaults, **fixed}
     for k in ("model", "loss", "preprocess", "noise", "alpha", "lam", "eta", "steps", "kappa"):
         if k in fixed and k not in ds.dims:
             parts.append(_fmt_value(k, fixed[k]))
@@ -403,11 +407,17 @@ def plot_sweep(source, var: str, x: Optional[str] = None, y: Optional[str] = Non
                 lab = _fmt_value(hue, line[hue].values.item() if hasattr(line[hue].values, "item")
                                  else line[hue].values) if hue else None
                 c = colors[k % len(colors)]
+                dense = x == "t" or len(xc) > 12
                 if se is not None:
                     sl = se.isel({hue: hi_}) if hue and hue in se.dims else se
                     ev = 2 * sl.transpose(*[d for d in sl.dims if d == x] or sl.dims).values.astype(float)
-                    ax.errorbar(xc, yv, yerr=ev if ev.shape == yv.shape else None, fmt="o-", ms=3.5, lw=1.4,
-                                capsize=2, color=c, label=lab)
+                    ev = ev if ev.shape == yv.shape else None
+                    if dense:       # long series: a +-2 s.e. band instead of error bars
+                        ax.plot(xc, yv, "-", lw=1.5, color=c, label=lab)
+                        if ev is not None:
+                            ax.fill_between(xc, yv - ev, yv + ev, color=c, alpha=0.2, lw=0)
+                    else:
+                        ax.errorbar(xc, yv, yerr=ev, fmt="o-", ms=3.5, lw=1.4, capsize=2, color=c, label=lab)
                 else:
                     ax.plot(xc, yv, "o-", ms=3.5, lw=1.4, color=c, label=lab)
                 if st is not None and x in st.dims:
@@ -439,6 +449,10 @@ def plot_sweep(source, var: str, x: Optional[str] = None, y: Optional[str] = Non
                 _log_axis(ax.xaxis)
             if not _is_numeric(xs):
                 ax.set_xticks(xc, [str(v) for v in xs])
+            elif np.asarray(xs).dtype.kind in "iu" and not lx:
+                from matplotlib.ticker import MaxNLocator
+
+                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_xlabel(labels.get(x, x))
             if j == 0:
                 ax.set_ylabel(long_name + (r"  ($\pm 2$ s.e.)" if se is not None else ""))

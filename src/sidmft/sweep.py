@@ -23,6 +23,15 @@ Store layout (a directory; every file is written atomically by the *client*)::
     STORE/results.zarr        consolidated dataset, one dimension per grid parameter
                               (rebuilt at the end of a run and on demand by :func:`open_sweep`)
 
+Stored variables (``results.zarr``, dims = the grid parameters in ``--grid`` order, plus ``t``):
+``<output>_<name>`` with ``<output>`` in ``spectral, dmft, fixed_point, simulate`` (or the custom
+function's name); final-time observables ``dmft_error``, ``dmft_error_se``, trajectories
+``dmft_error_t``, ``dmft_error_se_t`` (NaN-padded to the longest ``steps``), the same for
+``simulate_*`` (mean / standard error over seeds) and ``simulate_spectral_overlap``; spectral
+``spectral_alpha_c, _rho, _rho_sq, _top_eigenvalue, _bulk_edge, _passed``; fixed point
+``fixed_point_m, _q, _error, _rate, ...``; ``<output>_status`` (a :class:`~sidmft.Status` code,
+-1 = not computed), ``<output>_seed``, ``finished`` and ``point_time_s``.
+
 A point is finished iff its point file exists.  Re-running the same sweep skips finished
 points, so a sweep killed at any moment (even SIGKILL) loses at most the points in flight,
 and the journal proves that no finished point is computed again.  Each point's seeds are
@@ -233,7 +242,7 @@ class Output:
     prefix: str
     func: Callable
     settings: tuple = ()
-    module: Optional[str] = None     # must be importable for the output to be available
+    module: Optional[str] = None     # "module:function" that must exist for the output to be available
     uses_seed: bool = False
 
 
@@ -315,10 +324,12 @@ def _summary_simulate(problem, settings, seed):
 
 #: built-in outputs; the order is the order of variables in the store
 OUTPUTS: dict[str, Output] = {
-    "spectral": Output("spectral", "spectral", _summary_spectral, (), "sidmft.theory.spectral"),
-    "dmft": Output("dmft", "dmft", _summary_dmft, ("samples", "batches"), "sidmft.theory.dmft", True),
-    "fixed-point": Output("fixed-point", "fixed_point", _summary_fixed_point, (), "sidmft.theory.fixed_point"),
-    "simulate": Output("simulate", "simulate", _summary_simulate, ("dim", "seeds"), "sidmft.simulate", True),
+    "spectral": Output("spectral", "spectral", _summary_spectral, (), "sidmft.theory.spectral:spectral"),
+    "dmft": Output("dmft", "dmft", _summary_dmft, ("samples", "batches"), "sidmft.theory.dmft:dmft", True),
+    "fixed-point": Output("fixed-point", "fixed_point", _summary_fixed_point, (),
+                          "sidmft.theory.fixed_point:fixed_point"),
+    "simulate": Output("simulate", "simulate", _summary_simulate, ("dim", "seeds"), "sidmft.simulate:simulate",
+                       True),
 }
 
 
@@ -354,11 +365,17 @@ def resolve_outputs(names, check: bool = True) -> list[Output]:
         key = n.replace("_", "-") if n.replace("_", "-") in OUTPUTS else n
         if key in OUTPUTS:
             o = OUTPUTS[key]
+            mod, _, attr = o.module.partition(":")
             try:
-                if check:
-                    importlib.import_module(o.module)
+                if check and not hasattr(importlib.import_module(mod), attr):
+                    raise SweepError(f"output {key!r} is not available: {mod} has no {attr!r}")
             except ModuleNotFoundError as e:
-                raise SweepError(f"output {key!r} is not available: module {o.module} is missing ({e})") from None
+                raise SweepError(f"output {key!r} is not available: module {mod} is missing ({e})") from None
+            except SweepError:
+                raise
+            except Exception as e:  # broken install: say so before any work
+                raise SweepError(f"output {key!r} is not available: importing {mod} failed "
+                                 f"({type(e).__name__}: {e})") from None
             outs.append(o)
         elif ":" in n:
             outs.append(_custom_output(n, check))
@@ -615,9 +632,10 @@ def compute_point(task: dict):
     is recorded as status ``failed`` with its message (the point still completes), so one bad
     corner of the grid never stops a sweep."""
     import xarray as xr
-    from threadpoolctl import threadpool_limits
 
-    problem = Problem.from_dict(task["problem"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        problem = Problem.from_dict(task["problem"])
     settings = task["settings"]
     data_vars = {}
     attrs = {f"problem_{k}": v for k, v in problem.to_dict().items()}
@@ -626,15 +644,47 @@ def compute_point(task: dict):
                  grid_values=_canon(task["grid_values"]), outputs=",".join(task["outputs"]),
                  base_seed=task["base_seed"], sidmft_version=__version__, host=socket.gethostname(),
                  pid=os.getpid())
-    total = 0.0
     outs = {o.name: o for o in resolve_outputs(task["outputs"])}
+    with _single_thread():
+        total = _compute_outputs(task, problem, settings, outs, data_vars, attrs)
+    attrs["timing_total_s"] = float(total)
+    ds = xr.Dataset(data_vars, attrs=attrs)
+    if "t" in ds.dims:
+        ds = ds.assign_coords(t=np.arange(ds.sizes["t"]))
+    return ds
+
+
+@contextlib.contextmanager
+def _single_thread():
+    """One thread for BLAS (threadpoolctl) and numba while a point is computed."""
+    from threadpoolctl import threadpool_limits
+
+    prev = None
+    try:
+        import numba
+
+        prev = numba.get_num_threads()
+        numba.set_num_threads(1)
+    except Exception:  # numba missing or its threading layer unavailable
+        prev = None
+    try:
+        with threadpool_limits(1):
+            yield
+    finally:
+        if prev is not None:
+            with contextlib.suppress(Exception):
+                numba.set_num_threads(prev)
+
+
+def _compute_outputs(task, problem, settings, outs, data_vars, attrs) -> float:
+    total = 0.0
     for name in task["outputs"]:
         o = outs[name]
         seed = task["seeds"][name]
         status, message = Status.SUCCESS, ""
         with Timer() as tm:
             try:
-                with threadpool_limits(1), warnings.catch_warnings():
+                with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     data, res = o.func(problem, settings, seed)
                 if res is not None:
@@ -660,11 +710,7 @@ def compute_point(task: dict):
         attrs[f"{o.prefix}_message"] = message
         attrs[f"{o.prefix}_seed"] = int(seed) if o.uses_seed else "none"
         attrs[f"timing_{o.prefix}_s"] = float(tm.seconds)
-    attrs["timing_total_s"] = float(total)
-    ds = xr.Dataset(data_vars, attrs=attrs)
-    if "t" in ds.dims:
-        ds = ds.assign_coords(t=np.arange(ds.sizes["t"]))
-    return ds
+    return total
 
 
 # =============================================================================== store
@@ -803,7 +849,8 @@ def _client(workers: int, scheduler: Optional[str], timeout: float = 30.0):
 
 def run_sweep(spec: SweepSpec, store, *, workers: int = 2, scheduler: Optional[str] = None,
               overwrite: bool = False, progress: bool = True, consolidate_at_end: bool = True,
-              max_points: Optional[int] = None, log: Optional[Callable[[str], None]] = None) -> dict:
+              max_points: Optional[int] = None, log: Optional[Callable[[str], None]] = None,
+              retry_failed: bool = False) -> dict:
     """Run (or resume) a sweep into ``store``; returns a summary dict.
 
     Parameters
@@ -818,10 +865,60 @@ def run_sweep(spec: SweepSpec, store, *, workers: int = 2, scheduler: Optional[s
         Address of an existing Dask scheduler (then ``workers`` is ignored).
     max_points : int, optional
         Stop after this many new points (the rest are left for a later run).
+    retry_failed : bool
+        Recompute finished points where an output raised (status ``failed``).
+
+    Returns
+    -------
+    dict
+        ``store, n_points, n_finished, skipped, computed, errors, seconds, run, results``.
     """
     log = log or (lambda s: print(s, file=sys.stderr))
     st = prepare_store(store, spec, overwrite=overwrite)
+    with _store_lock(st):
+        return _run_locked(spec, st, workers=workers, scheduler=scheduler, progress=progress,
+                           consolidate_at_end=consolidate_at_end, max_points=max_points, log=log,
+                           retry_failed=retry_failed)
+
+
+@contextlib.contextmanager
+def _store_lock(st: "Store"):
+    """Exclusive lock on the store (released by the OS even if the process is killed)."""
+    import fcntl
+
+    f = open(st.path / ".lock", "w")
+    try:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise SweepError(f"store {str(st.path)!r} is in use by another running sweep") from None
+        f.write(str(os.getpid()))
+        f.flush()
+        yield
+    finally:
+        f.close()
+
+
+def _failed_points(st: "Store", keys) -> list[str]:
+    """Finished points with an output whose status is ``failed`` (an exception)."""
+    import xarray as xr
+
+    bad = []
+    for k in keys:
+        with contextlib.suppress(OSError, ValueError):
+            with xr.open_dataset(st.point_file(k), engine="h5netcdf") as ds:
+                if any(k2.endswith("_status") and v == "failed" for k2, v in ds.attrs.items()):
+                    bad.append(k)
+    return bad
+
+
+def _run_locked(spec, st, *, workers, scheduler, progress, consolidate_at_end, max_points, log, retry_failed):
     done = st.finished_keys()
+    if retry_failed:
+        for k in _failed_points(st, done & set(spec._keys.values())):
+            st.point_file(k).unlink()
+            st.append_journal({"event": "retry", "key": k, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+            done.discard(k)
     todo = [idx for idx, _ in spec.iter_points() if spec.key(idx) not in done]
     n_done0 = spec.n_points - len(todo)
     if max_points is not None:

@@ -43,6 +43,7 @@ Re-running the same command resumes: finished points are skipped.
 @click.option("--seed", default=None, type=int, help="Base seed; each point's seed derives from it and the "
                                                      "point's parameters.  [default: 0]")
 @click.option("--overwrite", is_flag=True, help="Delete an existing store first.")
+@click.option("--retry-failed", is_flag=True, help="Recompute finished points where an output raised an error.")
 @click.option("--max-points", default=None, type=int, help="Compute at most this many new points, then stop.")
 @click.option("--dry-run", is_flag=True, help="Validate the grid and print the plan; compute nothing.")
 @click.option("--info", is_flag=True, help="Print the progress of --store and exit.")
@@ -50,7 +51,7 @@ Re-running the same command resumes: finished points are skipped.
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 @click.pass_context
 def command(ctx, grids, config, outputs, store, workers, scheduler, dim, seeds, samples, batches, seed,
-            overwrite, max_points, dry_run, info, progress, as_json, **opts):
+            overwrite, retry_failed, max_points, dry_run, info, progress, as_json, **opts):
     """Sweep a Cartesian grid of problems; each point computes the chosen outputs.
 
     Points run on dask.distributed (a LocalCluster by default, or --scheduler), stream into
@@ -112,7 +113,8 @@ def command(ctx, grids, config, outputs, store, workers, scheduler, dim, seeds, 
         return
     try:
         res = run_sweep(spec, store, workers=workers, scheduler=scheduler, overwrite=overwrite,
-                        progress=progress, max_points=max_points)
+                        progress=progress, max_points=max_points,
+                        retry_failed=retry_failed)
     except SweepError as e:
         raise click.UsageError(str(e)) from None
     if as_json:

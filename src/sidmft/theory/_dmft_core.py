@@ -63,52 +63,34 @@ class BatchSolver:
     """Forward pass of the DMFT for one batch of M paths (see module docstring for indices)."""
 
     def __init__(self, ctx: dict, M: int, rng: np.random.Generator, kernel: str = "numba",
-                 scores: str = "lhs-orth", callback=None):
+                 scores: str = "lhs-orth", callback=None, threads=None, precision: str = "float64"):
         self.ctx = ctx
         self.M = int(M)
         self.rng = rng
         self.kernel = kernel
         self.scores = scores
         self.callback = callback
+        if precision not in ("float64", "float32"):
+            raise ValueError(f"precision must be 'float64' or 'float32'; got {precision!r}")
+        self.dtype = np.float32 if precision == "float32" else np.float64
+        if kernel == "numba":
+            K.set_threads(threads)
 
     # ----------------------------------------------------------------------------- helpers
-    def _input(self, j):
-        """(c, Rx-row) of the iterate whose sample-side input is Gaussian column j >= 1."""
-        if j == 1 and self.spectral:
-            return self.cv, self.Rv
-        return self.c[j - 1], self.Rx[j - 1]
-
     def _add_chol_row(self, j):
         """Extend the Cholesky factor of Cov(z, w_1..w_j) by row j (§4.1 3a).
 
-        Pivots below ``tol`` are treated as exactly degenerate (their coefficient is 0: the
-        minimum-norm least-squares row); a negative Schur complement is clipped to 0.
+        Covariances Cov(w_i, w_j) = c_i c_j + R_i Sigma R_j^T of the inputs (§2.3).  Pivots that
+        were set to 0 (degenerate directions) are skipped, i.e. the row is the minimum-norm
+        least-squares solution; one step of iterative refinement; the relative Schur complement is
+        recorded (``min_schur``) and values below SCHUR_TOL (including negative ones) are set to 0.
         """
-        cj, Rj = self._input(j)
+        cj, Rj = self.Cin[j], self.Rin[j]
         b = np.empty(j + 1)
         b[0] = cj
-        for i in range(1, j + 1):
-            ci, Ri = self._input(i)
-            b[i] = ci * cj + Ri @ (self.Sig @ Rj)
-        L = self.Lc
-        diag = b[j]
-        row = np.zeros(j + 1)
-        for k in range(j):
-            if L[k, k] > 0.0:
-                row[k] = (b[k] - L[k, :k] @ row[:k]) / L[k, k]
-        # one step of iterative refinement (the factor is ill-conditioned as GD converges)
-        res = b[:j] - L[:j, :j] @ row[:j]
-        corr = np.zeros(j)
-        for k in range(j):
-            if L[k, k] > 0.0:
-                corr[k] = (res[k] - L[k, :k] @ corr[:k]) / L[k, k]
-        row[:j] += corr
-        schur = diag - row[:j] @ row[:j]
-        scale = max(diag, 1e-300)
-        self.min_schur = min(self.min_schur, schur / scale)
-        # degenerate direction: relative Schur complement below SCHUR_TOL -> exactly 0
-        row[j] = math.sqrt(schur) if schur > SCHUR_TOL * scale else 0.0
-        L[j, : j + 1] = row
+        b[1:] = self.Cin[1 : j + 1] * cj + self.Rin[1 : j + 1] @ (self.Sig @ Rj)
+        schur = K.chol_row(self.Lc, b, j, SCHUR_TOL)
+        self.min_schur = min(self.min_schur, schur)
 
     # ----------------------------------------------------------------------------- main
     def run(self) -> dict:
@@ -120,11 +102,15 @@ class BatchSolver:
         n = T + 2
         rng = self.rng
         Xi = normal_scores(rng, n, M, self.scores)
-        z = Xi[0]
+        z = Xi[0].copy()
         y = np.asarray(model.sample(z, rng), dtype=float)
+        fdt = self.dtype
 
         self.c = c = np.zeros(T + 2)
         self.Rx = Rx = np.zeros((T + 2, n))
+        RT = np.zeros((n, T + 2), dtype=fdt)   # RT[k, s] = Rx[s, k] (contiguous, history dtype)
+        self.Cin = Cin = np.zeros(n)           # c of the iterate whose input is Gaussian column j
+        self.Rin = Rin = np.zeros((n, n))      # its R_x row
         self.Sig = Sig = np.zeros((n, n))
         self.Lc = Lc = np.zeros((n, n))
         self.min_schur = math.inf
@@ -133,14 +119,16 @@ class BatchSolver:
         mu = np.zeros(T + 1)
         train = np.full(T + 1, np.nan)
         maxr = np.full(T + 1, np.nan)
-        G = np.zeros((T + 1, M))
-        H = np.zeros((T + 1, M))
+        G = np.zeros((T + 1, M), dtype=fdt)
+        H = np.zeros((T + 1, M), dtype=fdt)
         Lc[0, 0] = 1.0
         gS = None
         if spectral:
             rho, RS, kap = ctx["rho"], ctx["R_S"], ctx["kappa"]
             self.cv, self.Rv[0] = rho, RS
             c[0], Rx[0, 0] = kap * rho, kap * RS
+            RT[0, 0] = Rx[0, 0]
+            Cin[1], Rin[1] = rho, self.Rv
             Sig[0, 0] = ctx["Sigma_SS"]
             Lc[1, 0], Lc[1, 1] = rho, math.sqrt(max(1.0 - rho * rho, 0.0))
             wS = rho * z + Lc[1, 1] * Xi[1]
@@ -157,10 +145,12 @@ class BatchSolver:
             B0[ninf] = 0.0
         else:
             c[0], Rx[0, 0] = ctx["m0"], math.sqrt(max(ctx["q0"] - ctx["m0"] ** 2, 0.0))
+            RT[0, 0] = Rx[0, 0]
+            Cin[1], Rin[1] = c[0], Rx[0]
             Sig[0, 0] = 1.0
-        first_input = 1 if spectral else 0      # first time whose w^t is its own column
         blow = None
-        self.Xi = Xi
+        if fdt != np.float64:
+            Xi = Xi.astype(fdt)
         for t in range(T + 1):
             j = t + 1
             if spectral and t == 0:
@@ -183,25 +173,27 @@ class BatchSolver:
             # --- responses (§2.4, reverse mode), Gram row, Stein
             lamS = None
             if spectral:
-                lamS = (Rx[: t + 1, 0], dgS, B0)
-            resp, gram, gz = K.responses_and_gram(t, H, G, Rx, z, gS, lamS, self.kernel)
+                lamS = (Rx[: t + 1, 0].copy(), dgS, B0)
+            resp, gram, gz = K.responses_and_gram(t, H, G, Rx, RT, z, gS, lamS, self.kernel)
             # resp[tau] = E[h_t lambda_tau] (tau = 0..t), resp_S = E[h_t d r^t/d w^S]
             if spectral:
                 Rg[t, 1] = resp[-1]
                 Rg[t, 2 : t + 2] = resp[1 : t + 1]
             else:
                 Rg[t, 1 : t + 2] = resp[: t + 1]
-            cin = np.array([self._input(jj)[0] for jj in range(1, t + 2)])
+            cin = Cin[1 : t + 2]
             mu[t] = gz - cin @ Rg[t, 1 : t + 2]
             Sig[t + 1, 1 : t + 2] = alpha * gram[: t + 1]
             Sig[1 : t + 2, t + 1] = Sig[t + 1, 1 : t + 2]
             if spectral:
                 Sig[t + 1, 0] = Sig[0, t + 1] = alpha * gram[-1]
             # --- parameter side (§2.2 / §2.7), closed form
-            Rin = np.array([self._input(jj)[1] for jj in range(1, t + 2)])
             c[t + 1] = (1 - eta * lam) * c[t] - eta * (Rg[t, 1 : t + 2] @ cin) - eta * mu[t]
-            Rx[t + 1] = (1 - eta * lam) * Rx[t] - eta * (Rg[t, 1 : t + 2] @ Rin)
+            Rx[t + 1] = (1 - eta * lam) * Rx[t] - eta * (Rg[t, 1 : t + 2] @ Rin[1 : t + 2])
             Rx[t + 1, t + 1] -= eta / alpha
+            RT[:, t + 1] = Rx[t + 1]
+            if t + 2 < n:
+                Cin[t + 2], Rin[t + 2] = c[t + 1], Rx[t + 1]
             q_next = c[t + 1] ** 2 + Rx[t + 1] @ Sig @ Rx[t + 1]
             if (not np.isfinite(q_next) or q_next > _Q_MAX or not np.isfinite(Sig[t + 1, t + 1])
                     or Sig[t + 1, t + 1] > _SIG_MAX):

@@ -205,7 +205,7 @@ def _check_args(problem, samples, batches, seed, kernel, scores):
     return samples, batches
 
 
-def dmft(problem: Problem, samples: int = 20000, batches: int = 4, seed: int = 0, naive: bool = False,
+def dmft(problem: Problem, samples: int = 20000, batches: int = 4, seed: int = 0, naive: bool = False, precision: str = "float64",
          progress: bool = False, scores: str = "lhs-orth", kernel: str = "auto",
          threads: Optional[int] = None) -> DMFTResult:
     """Monte-Carlo DMFT of GD (THEORY.md §2, §4) for ``problem.steps`` steps.
@@ -312,7 +312,7 @@ def dmft(problem: Problem, samples: int = 20000, batches: int = 4, seed: int = 0
                 for b in range(batches):
                     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(b,)))
                     cb = (lambda t: bar.update(1)) if bar is not None else None
-                    solver = BatchSolver(ctx, M_b, rng, kernel=kernel, scores=scores, callback=cb,
+                    solver = BatchSolver(ctx, M_b, rng, kernel=kernel, scores=scores, callback=cb, precision=precision,
                                          threads=threads)
                     outs.append(solver.run())
         finally:
@@ -396,8 +396,9 @@ def _assemble(problem, ctx, outs, seed, M_b, batches, naive, scores, kernel, ext
     else:
         tb = None
         status = Status.SUCCESS
-        message = (f"DMFT solved: {T} steps, {batches} x {M_b} paths ({'naive (data-independent start; '
-                   'demonstration only, THEORY.md §2.5)' if naive else ctx['mode'] + ' init'})")
+        how = ("naive: spectral start treated as data independent, demonstration only, THEORY.md §2.5"
+               if naive else ctx["mode"] + " init")
+        message = f"DMFT solved: {T} steps, {batches} x {M_b} paths ({how})"
     res = DMFTResult(problem=problem, status=status, message=message, seed=seed, t=np.arange(T + 1),
                      samples=M_b * batches, batches=batches, naive=naive, per_batch=per, C_x=C_x, R_x=R_x,
                      R_g=R_g, Sigma=Sigma, mu=mu, C_x_v=C_x_v, R_x_S=R_x_S, R_g_S=R_g_S, Sigma_S=Sigma_S,

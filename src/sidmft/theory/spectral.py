@@ -175,7 +175,9 @@ def _l_bar(meas: SpectralMeasure, alpha: float) -> float:
     tau = meas.tau
     scale = max(1.0, abs(tau))
     lo = tau + 1e-13 * scale
-    if meas.dpsi(lo, alpha) >= 0:
+    with np.errstate(all="ignore"):
+        d0 = meas.dpsi(tau, alpha)  # finite iff E[T^2/(tau-T)^2] < inf (tau not attained, e.g. T = 1 - 1/y)
+    if (np.isfinite(d0) and d0 >= 0) or meas.dpsi(lo, alpha) >= 0:
         return tau
     d = scale
     while meas.dpsi(tau + d, alpha) < 0:
@@ -187,7 +189,10 @@ def _l_bar(meas: SpectralMeasure, alpha: float) -> float:
 
 def _margin(meas: SpectralMeasure, alpha: float, lbar: float) -> float:
     """(phi - psi)(l_bar) / l_bar: > 0 iff the transition is passed."""
-    S1, A, P1, P2 = meas.sums(lbar)
+    with np.errstate(all="ignore"):
+        S1, A, P1, P2 = meas.sums(lbar)
+    if not np.isfinite(P1 - S1):
+        S1, A, P1, P2 = meas.sums(lbar + 1e-13 * max(1.0, abs(lbar)))
     return P1 - S1 - 1.0 / alpha
 
 
@@ -202,8 +207,11 @@ def _threshold_from_measure(meas: SpectralMeasure) -> float:
     tau = meas.tau
     scale = max(1.0, abs(tau))
     with np.errstate(all="ignore"):
-        l0 = tau + 1e-13 * scale
+        l0 = tau
         g0 = meas.G(l0)
+        if not np.isfinite(g0):
+            l0 = tau + 1e-13 * scale
+            g0 = meas.G(l0)
     if np.isfinite(g0) and g0 >= 0:
         S1, A, P1, P2 = meas.sums(l0)
         S = P1 - S1
@@ -407,8 +415,9 @@ def _solve(res: SpectralTheoryResult, problem: Problem, quad: QuadSpec, threshol
             res.alpha_c = _threshold_from_measure(meas)
     lbar = _l_bar(meas, alpha)
     res.l_bar = lbar
-    res.bulk_edge = float(meas.psi(lbar, alpha)) if lbar > meas.tau or np.isfinite(meas.A(lbar)) else math.nan
-    if lbar == meas.tau:
+    with np.errstate(all="ignore"):
+        res.bulk_edge = float(meas.psi(lbar, alpha))
+    if not np.isfinite(res.bulk_edge):
         res.bulk_edge = float(meas.psi(lbar + 1e-13 * max(1.0, abs(lbar)), alpha))
     margin = _margin(meas, alpha, lbar)
     if not margin > 0:
