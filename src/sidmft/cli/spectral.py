@@ -54,6 +54,8 @@ def _simulate_points(problem, alphas, dim, seeds):
             v, info = spectral_init(data, p)
             if isinstance(info, dict) and "overlap" in info:
                 rho = float(info["overlap"])
+            elif hasattr(info, "overlap"):
+                rho = float(info.overlap)
             else:
                 xs = np.asarray(data.x_star, dtype=float)
                 v = np.asarray(v, dtype=float)
@@ -75,8 +77,13 @@ def plot_overlap(path, problem, results, sim=None, dim=None, seeds=None):
     al = np.array([r.alpha for r in results])
     r2 = np.array([r.rho_sq for r in results])
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
-    ax.plot(al, r2, "-", color="C0", lw=1.8, label=r"theory ($d\to\infty$)")
     ac = results[0].alpha_c
+    ca, cr = al, r2
+    if np.isfinite(ac) and al.min() < ac < al.max():  # put the kink at alpha_c on the curve
+        ca, cr = np.append(al, ac), np.append(r2, 0.0)
+        o = np.argsort(ca)
+        ca, cr = ca[o], cr[o]
+    ax.plot(ca, cr, "-", color="C0", lw=1.8, label=r"theory ($d\to\infty$)")
     if np.isfinite(ac):
         ax.axvline(ac, color="0.4", ls="--", lw=1, label=rf"$\alpha_c = {ac:.4g}$")
     if sim is not None:

@@ -18,9 +18,11 @@ E[T/(l - T)], E[T^2/(l - T)^2] and their z^2-weighted versions.  For T <= -K the
 are within O(l/K) of their T -> -inf limits and the event {T < -K} has probability
 O(K^{-1/2}) (T ~ -1/z^2 near z = 0), so rho^2(K) - rho^2 = O(K^{-3/2}).  Quadrature of §1.1 for
 lal/phase retrieval gives |rho^2(100) - rho^2| = 5e-5, 2.2e-4, 5e-4 at alpha = 2, 3, 4
-(rho^2 = 0.63888, 0.84541, 0.92449) -- 20 to 100 times below the finite-size spread of rho^2 at
-d = 2000 (about 0.01-0.02), while the spectrum now spans only O(K) and Lanczos converges in
-~30 operator applications.  ``tests/test_simulate_spectral.py`` and
+(rho^2 = 0.63888, 0.84541, 0.92449), well below the seed-to-seed spread of rho^2 at d = 2000
+(sd 0.004-0.015) and far below 1/sqrt(d).  The spectrum then spans O(K) instead of O(10^7), and
+Lanczos needs 60-90 operator applications instead of thousands (bounded-below T such as mm,
+clip, trim: ~22).  Smaller K is cheaper (passes ~ sqrt(K)) but biased: K = 30 costs
+Delta rho^2 = -0.005 at alpha = 4, comparable to the finite-size spread, so we do not use it.  ``tests/test_simulate_spectral.py`` and
 ``benchmarks/bench_simulate.py`` check this against the exact (unclipped, dense) eigenvector on
 the same data.  Pass ``t_floor=None`` for the exact matrix.
 """
@@ -44,6 +46,8 @@ __all__ = ["spectral_init", "SpectralInfo", "spectral_weights", "DEFAULT_T_FLOOR
 
 #: default K in T_K = max(T, -K); see the module docstring
 DEFAULT_T_FLOOR = 100.0
+#: floor of the cheap warm-start solve (see ``spectral_init``)
+DEFAULT_WARM_FLOOR = 3.0
 
 
 @dataclass
@@ -95,9 +99,10 @@ def spectral_weights(y, problem, t_floor=DEFAULT_T_FLOOR):
     return T / problem.alpha, nfl
 
 
-def spectral_init(data, problem, *, method: str = "auto", tol: float = 1e-3, t_floor: Optional[float] = DEFAULT_T_FLOOR,
+def spectral_init(data, problem, *, method: str = "auto", tol: float = 1e-2, t_floor: Optional[float] = DEFAULT_T_FLOOR,
                   ncv: Optional[int] = None, maxiter: Optional[int] = None, dense_max: int = 300,
-                  fused: bool = True, threads: Optional[int] = None):
+                  fused: bool = True, threads: Optional[int] = None, second: bool = False,
+                  warm_floor: Optional[float] = DEFAULT_WARM_FLOOR):
     """Top eigenvector of D = (1/alpha) A^T diag(T_K(y)) A, normalised ||v||^2 = d, <v,x*> >= 0.
 
     Parameters
@@ -108,16 +113,26 @@ def spectral_init(data, problem, *, method: str = "auto", tol: float = 1e-3, t_f
     method : {"auto", "lanczos", "dense"}
         ``auto``: dense ``eigh`` for d <= ``dense_max``, else matrix-free Lanczos.
     tol : float
-        ARPACK relative tolerance on the Ritz values.  The default 1e-3 is loose on purpose: the
-        overlap moves by < 1e-4 against tol = 1e-10 (see the benchmark) at a third of the passes.
+        ARPACK relative residual tolerance ||D v - theta v|| <= tol |theta|.  The default 1e-2 is
+        loose on purpose: the overlap moves by < 1e-4 against tol = 1e-10 (benchmark and tests)
+        at half the passes.  (With a floored T the residual is dominated by tiny components along
+        the O(K) negative eigenvectors, so it over-states the eigenvector error.)
     t_floor : float or None
         K of the floor T_K = max(T, -K) (module docstring); None for the exact T.
     ncv : int, optional
-        Lanczos basis size (default 24).
+        Lanczos basis size (default 20).
+    warm_floor : float or None
+        When T goes below -warm_floor, first solve loosely (tol 0.1, ncv 10) with T floored at
+        -warm_floor (spectral spread O(warm_floor), a few passes) and start the real solve from that
+        vector: about 35% fewer passes for ``lal`` (benchmark).  None disables it.
     fused : bool
         Use the fused numba kernel (else two BLAS passes per application).
     threads : int, optional
         numba threads for the kernel (result independent of it).
+    second : bool
+        Also compute the second eigenvalue (bulk edge) on the Lanczos path by a deflated solve.
+        Off by default: the bulk edge is not an isolated eigenvalue, so this costs several times
+        the top eigenpair.  The dense path always returns it; otherwise it is NaN.
 
     Returns
     -------
@@ -129,19 +144,26 @@ def spectral_init(data, problem, *, method: str = "auto", tol: float = 1e-3, t_f
     t0 = time.perf_counter()
     A, d = data.A, data.d
     w, nfl = spectral_weights(data.y, problem, t_floor)
+    K = float("inf") if t_floor is None else float(t_floor)
     use_dense = method == "dense" or (method == "auto" and d <= dense_max)
     status, message = Status.SUCCESS, ""
     ws = Workspace(data.n, d, A.dtype) if fused else None
-    wA = w.astype(A.dtype)
     count = [0]
 
-    def apply(x):
-        count[0] += 1
-        if fused:
-            _, out = fused_apply(A, wA, x, None, ws)
-        else:
-            _, out = numpy_apply(A, wA, x)
-        return np.asarray(out, dtype=np.float64)
+    def make_apply(wv):
+        wA = wv.astype(A.dtype)
+
+        def apply(x):
+            count[0] += 1
+            if fused:
+                _, out = fused_apply(A, wA, x, None, ws)
+            else:
+                _, out = numpy_apply(A, wA, x)
+            return np.asarray(out, dtype=np.float64)
+
+        return apply
+
+    apply = make_apply(w)
 
     with threadpool_limits(1), numba_threads(threads):
         if use_dense:
@@ -152,24 +174,46 @@ def spectral_init(data, problem, *, method: str = "auto", tol: float = 1e-3, t_f
             v = evecs[:, -1].copy()
             method_used = "dense"
         else:
-            k = 2
-            ncv_ = int(ncv) if ncv is not None else min(d, 24)
+            ncv_ = int(ncv) if ncv is not None else min(d, 20)
             v0 = child_rng(data.seed, KEY_LANCZOS).standard_normal(d)
+            if warm_floor is not None and float(warm_floor) < K and np.min(w) * problem.alpha < -float(warm_floor):
+                # warm start: the same operator with the stiffer floor K_w (spread O(K_w), cheap), loose
+                opw = LinearOperator((d, d), matvec=make_apply(np.maximum(w, -float(warm_floor) / problem.alpha)),
+                                     dtype=np.float64)
+                try:
+                    _, vw = eigsh(opw, k=1, which="LA", tol=0.1, ncv=min(d, 10), v0=v0, maxiter=200)
+                    v0 = vw[:, 0]
+                except ArpackNoConvergence:
+                    pass
             op = LinearOperator((d, d), matvec=apply, dtype=np.float64)
+            mi = maxiter if maxiter is not None else 1000
             try:
-                evals, evecs = eigsh(op, k=k, which="LA", tol=tol, ncv=ncv_, v0=v0,
-                                     maxiter=maxiter if maxiter is not None else 50 * d)
+                evals, evecs = eigsh(op, k=1, which="LA", tol=tol, ncv=ncv_, v0=v0, maxiter=mi)
             except ArpackNoConvergence as e:
                 if e.eigenvectors is None or e.eigenvectors.shape[1] == 0:
-                    raise
+                    raise RuntimeError(f"Lanczos (eigsh) found no eigenvector after {count[0]} operator "
+                                       f"applications (tol={tol:g}, maxiter={mi})") from None
                 evals, evecs = e.eigenvalues, e.eigenvectors
                 status = Status.NOT_CONVERGED
                 message = f"Lanczos did not converge to tol={tol:g} after {count[0]} operator applications"
-            order = np.argsort(evals)[::-1]
-            evals, evecs = evals[order], evecs[:, order]
             lam1 = float(evals[0])
-            lam2 = float(evals[1]) if len(evals) > 1 else float("nan")
             v = evecs[:, 0].copy()
+            lam2 = float("nan")
+            if second:
+                # bulk edge: top eigenvalue of D deflated by v (slow: the bulk edge is not isolated)
+                vn = v / np.linalg.norm(v)
+                shift = lam1 - min(0.0, lam1) + 1.0
+
+                def apply_defl(x):
+                    return apply(x) - shift * (vn @ x) * vn
+
+                opd = LinearOperator((d, d), matvec=apply_defl, dtype=np.float64)
+                try:
+                    ev2 = eigsh(opd, k=1, which="LA", tol=tol, ncv=ncv_, v0=v0, maxiter=mi,
+                                return_eigenvectors=False)
+                    lam2 = float(ev2[0])
+                except ArpackNoConvergence:
+                    pass
             method_used = "lanczos"
         v *= math.sqrt(d) / np.linalg.norm(v)
         xs = data.x_star

@@ -119,8 +119,14 @@ class BatchSolver:
         mu = np.zeros(T + 1)
         train = np.full(T + 1, np.nan)
         maxr = np.full(T + 1, np.nan)
-        G = np.zeros((T + 1, M), dtype=fdt)
-        H = np.zeros((T + 1, M), dtype=fdt)
+        Mp = M
+        if self.kernel == "numba":   # pad the path axis to whole SIMD blocks (zero paths add nothing)
+            Lb = K.LANES_BY_DTYPE["f32" if fdt == np.float32 else "f64"]
+            Mp = -(-M // Lb) * Lb
+        G = np.zeros((T + 1, Mp), dtype=fdt)
+        H = np.zeros((T + 1, Mp), dtype=fdt)
+        zp = np.zeros(Mp)
+        zp[:M] = z
         Lc[0, 0] = 1.0
         gS = None
         if spectral:
@@ -143,6 +149,7 @@ class BatchSolver:
                 gS = dgS * wS
             B0 = kap / np.where(ninf, np.inf, den)   # d r^0 / d w^S = kappa/(1 - R_S T)
             B0[ninf] = 0.0
+            gS, dgS, B0 = (np.concatenate([a, np.zeros(Mp - M)]) for a in (gS, dgS, B0))
         else:
             c[0], Rx[0, 0] = ctx["m0"], math.sqrt(max(ctx["q0"] - ctx["m0"] ** 2, 0.0))
             RT[0, 0] = Rx[0, 0]
@@ -164,7 +171,7 @@ class BatchSolver:
                 g = np.asarray(loss.grad(y, r), dtype=float)
                 h = np.asarray(loss.hess(y, r), dtype=float)
                 lv = np.asarray(loss.value(y, r), dtype=float)
-            G[t], H[t] = g, h
+            G[t, :M], H[t, :M] = g, h
             train[t] = lv.mean()
             maxr[t] = np.max(np.abs(r))
             if not (np.isfinite(maxr[t]) and np.all(np.isfinite(g)) and np.all(np.isfinite(h))):
@@ -174,7 +181,7 @@ class BatchSolver:
             lamS = None
             if spectral:
                 lamS = (Rx[: t + 1, 0].copy(), dgS, B0)
-            resp, gram, gz = K.responses_and_gram(t, H, G, Rx, RT, z, gS, lamS, self.kernel)
+            resp, gram, gz = K.responses_and_gram(t, H, G, Rx, RT, zp, gS, lamS, M, self.kernel)
             # resp[tau] = E[h_t lambda_tau] (tau = 0..t), resp_S = E[h_t d r^t/d w^S]
             if spectral:
                 Rg[t, 1] = resp[-1]

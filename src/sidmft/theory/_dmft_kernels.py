@@ -28,8 +28,11 @@ def field_numpy(Lrow, Xi, mem, G, s0, gS, t):
     return r
 
 
-def responses_numpy(t, H, G, Rx, z, gS, spec, mean=True):
-    M = H.shape[1]
+def responses_numpy(t, H, G, Rx, z, gS, spec, M=None):
+    """Reference: explicit backward recursion over tau, vectorised over paths; means over M paths."""
+    M = H.shape[1] if M is None else M
+    H = H.astype(np.float64, copy=False)
+    G = G.astype(np.float64, copy=False)
     Lam = np.zeros((t + 1, M))
     Lam[t] = 1.0
     for tau in range(t - 1, -1, -1):
@@ -48,9 +51,7 @@ def responses_numpy(t, H, G, Rx, z, gS, spec, mean=True):
     gram[: t + 1] = G[: t + 1] @ g
     gram[t + 1] = np.sum(g * gS) if gS is not None else 0.0
     gz = np.sum(g * z)
-    if mean:
-        return resp / M, gram / M, gz / M
-    return resp, gram, gz
+    return resp / M, gram / M, gz / M
 
 
 # ------------------------------------------------------------------------------------ dispatch
@@ -66,12 +67,12 @@ def field(Lrow, Xi, mem, G, s0, gS, t, kernel="numpy"):
     return field_numpy(Lrow, Xi, mem, G, s0, gS, t)
 
 
-def responses_and_gram(t, H, G, Rx, RT, z, gS, spec, kernel="numpy"):
+def responses_and_gram(t, H, G, Rx, RT, z, gS, spec, M, kernel="numpy"):
     """(resp, gram, gz): resp[tau] = E[l''_t lambda_tau] (tau = 0..t), resp[t+1] = E[l''_t dr^t/dw^S];
-    gram[tau] = E[g^t g^tau], gram[t+1] = E[g^t g^S]; gz = E[g^t z]."""
+    gram[tau] = E[g^t g^tau], gram[t+1] = E[g^t g^S]; gz = E[g^t z]  (means over the M real paths)."""
     if kernel == "numba":
-        return responses_numba(t, H, G, RT, z, gS, spec)
-    return responses_numpy(t, H, G, Rx, z, gS, spec)
+        return responses_numba(t, H, G, RT, z, gS, spec, M)
+    return responses_numpy(t, H, G, Rx, z, gS, spec, M)
 
 
 # ------------------------------------------------------------------------------------ numba kernels
@@ -110,7 +111,7 @@ def _slp_flags():
 
 
 
-LANES_BY_DTYPE = {"f64": 8, "f32": 16}
+LANES_BY_DTYPE = {"f64": 16, "f32": 32}   # two zmm registers per row of the micro-kernel
 
 
 def _gen_helpers(sfx, L, B=TAU_BLOCK):
@@ -309,13 +310,14 @@ def set_threads(threads):
         numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
 
 
-def responses_numba(t, H, G, RT, z, gS, spec):
-    """Numba version of :func:`responses_numpy` (float32 sweep if H is float32; RT matches H's dtype)."""
+def responses_numba(t, H, G, RT, z, gS, spec, M):
+    """Numba version of :func:`responses_numpy`.  H, G (and RT) are float32 or float64, with a
+    number of columns that is a multiple of the lane count (padding columns are all zero and
+    contribute nothing); ``M`` is the number of real paths."""
     ks = _build_numba()
     sfx = "f32" if H.dtype == np.float32 else "f64"
-    L = LANES_BY_DTYPE[sfx]
-    M = H.shape[1]
-    Mv = (M // L) * L
+    if H.shape[1] % LANES_BY_DTYPE[sfx]:
+        raise ValueError("path arrays must be padded to a multiple of the lane count")
     out_r = np.zeros(t + 2)
     out_g = np.zeros(t + 3)
     is_spec = spec is not None
@@ -333,14 +335,6 @@ def responses_numba(t, H, G, RT, z, gS, spec):
             f(*args)
     else:
         f(*args)
-    if Mv < M:   # the last few paths (fewer than one block) with the numpy reference
-        tl = slice(Mv, M)
-        sp = None if not is_spec else (RS, dgS[tl], B0[tl])
-        rr, gg, gz = responses_numpy(t, H[:, tl].astype(float), G[:, tl].astype(float),
-                                     RT.T.astype(float), z[tl], gS[tl] if is_spec else None, sp, mean=False)
-        out_r += rr
-        out_g[: t + 2] += gg
-        out_g[t + 2] += gz
     return out_r / M, out_g[: t + 2] / M, out_g[t + 2] / M
 
 

@@ -180,9 +180,10 @@ class JointRule:
     kind: str = "noiseless"
 
     def expect(self, fn: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
-        """E[fn(z, y)]; ``fn`` is vectorised and may return trailing axes (summed over nodes only)."""
+        """E[fn(z, y)]; ``fn`` is vectorised; it may return leading axes, e.g. ``np.stack([f1, f2])``
+        (the last axis runs over the nodes)."""
         v = np.asarray(fn(self.z, self.y), dtype=float)
-        return np.tensordot(self.w, v, axes=(0, 0))
+        return v @ self.w
 
     @property
     def size(self) -> int:

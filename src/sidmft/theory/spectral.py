@@ -587,7 +587,7 @@ class SampleSideLaw:
         return z, self.kappa * w * self.factor(y), y
 
     def expect(self, fn: Callable):
-        """E[fn(z, u, y)] by quadrature: the (z, y) rule of :func:`sidmft.theory._quadrature.joint_rule`
+        """E[fn(z, u, y)] (last axis of fn's output = nodes) by quadrature: the (z, y) rule of :func:`sidmft.theory._quadrature.joint_rule`
         times Gauss-Hermite (``n_xi`` nodes) in xi."""
         rule = joint_rule(self.model, self.T.breakpoints, self.quad)
         x, wx = gauss_hermite(self.n_xi)
@@ -597,7 +597,7 @@ class SampleSideLaw:
         total = 0.0
         for xk, wk in zip(x, wx):
             u = self.kappa * (self.rho * z + c * xk) * f
-            total = total + wk * np.tensordot(wzy, np.asarray(fn(z, u, y), dtype=float), axes=(0, 0))
+            total = total + wk * (np.asarray(fn(z, u, y), dtype=float) @ wzy)
         return total
 
     def moments(self) -> dict:
@@ -648,12 +648,12 @@ class ParameterSideLaw:
         return x, self.rho * x + math.sqrt(max(1 - self.rho**2, 0.0)) * g
 
     def expect(self, fn: Callable):
-        """E[fn(x*, v)] by tensor Gauss-Hermite (``n`` nodes per dimension)."""
+        """E[fn(x*, v)] (last axis of fn's output = nodes) by tensor Gauss-Hermite (``n`` nodes per dimension)."""
         x, w = gauss_hermite(self.n)
         X, G = np.meshgrid(x, x, indexing="ij")
         W = np.outer(w, w)
         V = self.rho * X + math.sqrt(max(1 - self.rho**2, 0.0)) * G
-        return np.tensordot(W.ravel(), np.asarray(fn(X.ravel(), V.ravel()), dtype=float), axes=(0, 0))
+        return np.asarray(fn(X.ravel(), V.ravel()), dtype=float) @ W.ravel()
 
 
 def parameter_side_law(problem_or_result, quad: QuadSpec = DEFAULT_QUAD) -> ParameterSideLaw:

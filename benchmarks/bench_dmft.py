@@ -1,0 +1,100 @@
+"""Benchmark of the Monte-Carlo DMFT solver: wall time, CPU time and peak memory.
+
+    python benchmarks/bench_dmft.py            # T in {50, 100, 200} x M in {2e4, 1e5}, float64 and float32
+    python benchmarks/bench_dmft.py --quick    # T in {50, 100, 200} x M = 2e4, float64 only, 1 repeat
+
+Problem: phase retrieval, intensity loss, T = 1 - 1/y, alpha = 3, lam = eta = 0.1, spectral start,
+4 batches.  Every configuration runs in a fresh subprocess (so ``ru_maxrss`` is that run's peak
+resident memory; ``tracemalloc`` gives the peak of the numpy allocations of the solve), after one
+warm-up solve in the same process (numba kernels loaded from the on-disk cache).  Wall time is the
+median over repeats; the machine is shared, so also look at the CPU time (all threads).
+The fitted exponents are least-squares slopes of log(time) against log(T) (per M) and log(M) (per T).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+CHILD = r"""
+import json, resource, sys, time, tracemalloc
+import numpy as np
+from sidmft import Problem
+from sidmft.theory.dmft import dmft
+T, M, prec, reps = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+p = Problem(alpha=3, lam=0.1, eta=0.1, steps=T)
+dmft(p.replace(steps=4), samples=800, batches=1, precision=prec)     # warm-up: load the numba kernels
+walls, cpus = [], []
+for r in range(reps):
+    w0, c0 = time.perf_counter(), time.process_time()
+    res = dmft(p, samples=M, batches=4, seed=r, precision=prec)
+    walls.append(time.perf_counter() - w0)
+    cpus.append(time.process_time() - c0)
+tracemalloc.start()
+dmft(p, samples=M, batches=4, seed=0, precision=prec)
+_, peak = tracemalloc.get_traced_memory()
+tracemalloc.stop()
+print(json.dumps(dict(wall=float(np.median(walls)), wall_min=min(walls), cpu=float(np.median(cpus)),
+                      traced_mib=peak / 2**20, rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      m_T=float(res.m[-1]), m_se_T=float(res.m_se[-1]), status=res.status.label)))
+"""
+
+
+def run(T, M, prec, reps):
+    out = subprocess.run([sys.executable, "-c", CHILD, str(T), str(M), prec, str(reps)], capture_output=True,
+                         text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def slope(x, y):
+    x, y = np.log(np.asarray(x, float)), np.log(np.asarray(y, float))
+    return float(np.polyfit(x, y, 1)[0]) if len(x) > 1 else math.nan
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="M = 2e4 only, float64 only, 1 repeat")
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args(argv)
+    Ts = (50, 100, 200)
+    Ms = (20000,) if args.quick else (20000, 100000)
+    precs = ("float64",) if args.quick else ("float64", "float32")
+    reps = 1 if args.quick else args.repeats
+    print(f"# sidmft DMFT benchmark: PR/intensity/lal, alpha=3, lam=eta=0.1, 4 batches; {os.cpu_count()} cores; "
+          f"load average {os.getloadavg()[0]:.1f}")
+    print(f"{'precision':>9} {'T':>4} {'M':>7} {'wall s':>8} {'min s':>7} {'cpu s':>7} {'RSS MiB':>8} "
+          f"{'traced MiB':>10} {'m_T':>8} {'se':>8}")
+    rows = []
+    for prec in precs:
+        for M in Ms:
+            for T in Ts:
+                r = run(T, M, prec, reps)
+                rows.append((prec, T, M, r))
+                print(f"{prec:>9} {T:>4} {M:>7} {r['wall']:8.2f} {r['wall_min']:7.2f} {r['cpu']:7.2f} "
+                      f"{r['rss_mib']:8.0f} {r['traced_mib']:10.0f} {r['m_T']:8.4f} {r['m_se_T']:8.1e}", flush=True)
+    print("# scaling exponents (CPU time; wall time in brackets)")
+    for prec in precs:
+        for M in Ms:
+            sel = [(T, r) for p, T, MM, r in rows if p == prec and MM == M]
+            print(f"#  {prec} M={M}: time ~ T^{slope([t for t, _ in sel], [r['cpu'] for _, r in sel]):.2f} "
+                  f"[T^{slope([t for t, _ in sel], [r['wall'] for _, r in sel]):.2f}]")
+        if len(Ms) > 1:
+            for T in Ts:
+                sel = [(MM, r) for p, TT, MM, r in rows if p == prec and TT == T]
+                print(f"#  {prec} T={T}: time ~ M^{slope([m for m, _ in sel], [r['cpu'] for _, r in sel]):.2f} "
+                      f"[M^{slope([m for m, _ in sel], [r['wall'] for _, r in sel]):.2f}]")
+    target = [r for p, T, M, r in rows if T == 200 and M == 20000]
+    for (p, T, M, r) in [x for x in rows if x[1] == 200 and x[2] == 20000]:
+        print(f"# target T=200, M=2e4 ({p}): wall {r['wall']:.2f} s (<= 2 s: {r['wall'] <= 2}), "
+              f"RSS {r['rss_mib']:.0f} MiB (<= 4096: {r['rss_mib'] <= 4096})")
+    return 0 if target else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
