@@ -18,3 +18,18 @@ from .result import SimulationResult
 
 __all__ = ["simulate", "generate_data", "spectral_init", "run_gd", "run_gd_batch", "initial_point",
            "SimulationResult", "Data", "Trajectory", "SpectralInfo", "DEFAULT_T_FLOOR"]
+
+
+# ``sidmft.simulate`` is both this package and the function (``sidmft.simulate(problem, dim)``,
+# see sidmft/__init__.py).  Once the package is imported, Python binds the attribute to the
+# module, so make the module itself callable and forward to :func:`simulate`.
+import sys as _sys
+import types as _types
+
+
+class _CallableModule(_types.ModuleType):
+    def __call__(self, *args, **kwargs):
+        return simulate(*args, **kwargs)
+
+
+_sys.modules[__name__].__class__ = _CallableModule

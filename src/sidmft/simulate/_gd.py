@@ -168,8 +168,8 @@ def run_gd_batch(data, x0, problem, lams, etas, *, bound: float = DEFAULT_BOUND,
                  callback: Optional[Callable[[int], None]] = None, steps: Optional[int] = None) -> Trajectory:
     """Advance B GD trajectories (lams[b], etas[b]) on the same data together.
 
-    X (d x B) is updated with two GEMMs per step, R = A X and A^T l'(y, R), so A is read twice
-    per step for all B trajectories instead of once per trajectory.
+    X (d x B) is updated with two GEMMs per step, R = A X and (l'(y, R)^T A)^T, so A is read
+    twice per step for all B trajectories together instead of once per trajectory.
 
     Parameters
     ----------
@@ -225,7 +225,7 @@ def run_gd_batch(data, x0, problem, lams, etas, *, bound: float = DEFAULT_BOUND,
             R = A @ Xa
             R64 = R.astype(np.float64, copy=False)
             G = np.asarray(loss.grad(yc, R64), dtype=dt)
-            out = A.T @ G
+            out = (G.T @ A).T  # B x d product: faster than A.T @ G in OpenBLAS for skinny G
             passes += 2
             la = lams[active].astype(dt)
             grad = Xa * la + out * dt.type(1.0 / alpha)

@@ -114,8 +114,8 @@ def spectral_init(data, problem, *, method: str = "auto", tol: float = 1e-2, t_f
         ``auto``: dense ``eigh`` for d <= ``dense_max``, else matrix-free Lanczos.
     tol : float
         ARPACK relative residual tolerance ||D v - theta v|| <= tol |theta|.  The default 1e-2 is
-        loose on purpose: the overlap moves by < 1e-4 against tol = 1e-10 (benchmark and tests)
-        at half the passes.  (With a floored T the residual is dominated by tiny components along
+        loose on purpose: rho^2 moves by <~ 2e-4 against tol = 1e-10 (benchmark and tests) -- far
+        below the finite-size spread -- at about half the passes.  (With a floored T the residual is dominated by tiny components along
         the O(K) negative eigenvectors, so it over-states the eigenvector error.)
     t_floor : float or None
         K of the floor T_K = max(T, -K) (module docstring); None for the exact T.

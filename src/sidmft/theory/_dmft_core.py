@@ -120,7 +120,7 @@ class BatchSolver:
         train = np.full(T + 1, np.nan)
         maxr = np.full(T + 1, np.nan)
         Mp = M
-        if self.kernel == "numba":   # pad the path axis to whole SIMD blocks (zero paths add nothing)
+        if self.kernel.startswith("numba"):   # pad the path axis to whole SIMD blocks (zero paths add nothing)
             Lb = K.LANES_BY_DTYPE["f32" if fdt == np.float32 else "f64"]
             Mp = -(-M // Lb) * Lb
         G = np.zeros((T + 1, Mp), dtype=fdt)
@@ -181,7 +181,8 @@ class BatchSolver:
             lamS = None
             if spectral:
                 lamS = (Rx[: t + 1, 0].copy(), dgS, B0)
-            resp, gram, gz = K.responses_and_gram(t, H, G, Rx, RT, zp, gS, lamS, M, self.kernel)
+            resp, gram, _ = K.responses_and_gram(t, H, G, Rx, RT, zp, gS, lamS, M, self.kernel)
+            gz = float(g @ z) / M            # Stein term E[g^t z] (same value for every kernel variant)
             # resp[tau] = E[h_t lambda_tau] (tau = 0..t), resp_S = E[h_t d r^t/d w^S]
             if spectral:
                 Rg[t, 1] = resp[-1]

@@ -56,12 +56,13 @@ def responses_numpy(t, H, G, Rx, z, gS, spec, M=None):
 
 # ------------------------------------------------------------------------------------ dispatch
 def field(Lrow, Xi, mem, G, s0, gS, t, kernel="numpy"):
-    """r^t for all paths (see module docstring)."""
-    if kernel == "numba":
+    """r^t for all paths (see module docstring).  kernel: "numpy", "numba" (path-parallel) or
+    "numba-serial" (one thread, GIL released; for batch-parallel runs)."""
+    if kernel.startswith("numba"):
         ks = _build_numba()
         r = np.empty(Xi.shape[1])
         spec = gS is not None
-        ks["field"](np.ascontiguousarray(Lrow), Xi, np.ascontiguousarray(mem), G, float(s0),
+        ks["field" + ("_serial" if kernel == "numba-serial" else "")](np.ascontiguousarray(Lrow), Xi, np.ascontiguousarray(mem), G, float(s0),
                     gS if spec else np.zeros(1), t, spec, r)
         return r
     return field_numpy(Lrow, Xi, mem, G, s0, gS, t)
@@ -70,8 +71,8 @@ def field(Lrow, Xi, mem, G, s0, gS, t, kernel="numpy"):
 def responses_and_gram(t, H, G, Rx, RT, z, gS, spec, M, kernel="numpy"):
     """(resp, gram, gz): resp[tau] = E[l''_t lambda_tau] (tau = 0..t), resp[t+1] = E[l''_t dr^t/dw^S];
     gram[tau] = E[g^t g^tau], gram[t+1] = E[g^t g^S]; gz = E[g^t z]  (means over the M real paths)."""
-    if kernel == "numba":
-        return responses_numba(t, H, G, RT, z, gS, spec, M)
+    if kernel.startswith("numba"):
+        return responses_numba(t, H, G, RT, z, gS, spec, M, serial=kernel == "numba-serial")
     return responses_numpy(t, H, G, Rx, z, gS, spec, M)
 
 
@@ -277,9 +278,20 @@ def generate_lanes_module() -> str:
     src = "\n".join(head)
     for sfx, L in LANES_BY_DTYPE.items():
         src += "\n".join(_gen_helpers(sfx, L, TAU_BLOCK))
-        src += _KERNEL_TEMPLATE.format(sfx=sfx, L=L, B=TAU_BLOCK, NC=NCHUNK)
-    src += _FIELD_SOURCE
+        par = _KERNEL_TEMPLATE.format(sfx=sfx, L=L, B=TAU_BLOCK, NC=NCHUNK)
+        src += par + _serial(par)
+    src += _FIELD_SOURCE + _serial(_FIELD_SOURCE)
     return src
+
+
+def _serial(src):
+    """Single-threaded, GIL-free twin of a generated parallel kernel (same chunking, hence the same
+    floating-point summation order and bit-identical results); used when batches run in threads."""
+    out = src.replace("@njit(parallel=True, fastmath=True, cache=True)", "@njit(nogil=True, fastmath=True, cache=True)")
+    out = out.replace("prange(", "range(")
+    for name in ("responses_f64", "responses_f32", "field"):
+        out = out.replace(f"def {name}(", f"def {name}_serial(")
+    return out
 
 
 def _build_numba():
@@ -291,7 +303,9 @@ def _build_numba():
     if (lanes.LANES_BY_DTYPE, lanes.TAU_BLOCK, lanes.NCHUNK) != (LANES_BY_DTYPE, TAU_BLOCK, NCHUNK):
         raise RuntimeError("sidmft/theory/_dmft_lanes.py is stale: regenerate it with "
                            "sidmft.theory._dmft_kernels.generate_lanes_module()")  # pragma: no cover
-    _compiled.update(responses_f64=lanes.responses_f64, responses_f32=lanes.responses_f32, field=lanes.field)
+    for name in ("responses_f64", "responses_f32", "field"):
+        _compiled[name] = getattr(lanes, name)
+        _compiled[name + "_serial"] = getattr(lanes, name + "_serial")
     return _compiled
 
 
@@ -310,7 +324,7 @@ def set_threads(threads):
         numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
 
 
-def responses_numba(t, H, G, RT, z, gS, spec, M):
+def responses_numba(t, H, G, RT, z, gS, spec, M, serial=False):
     """Numba version of :func:`responses_numpy`.  H, G (and RT) are float32 or float64, with a
     number of columns that is a multiple of the lane count (padding columns are all zero and
     contribute nothing); ``M`` is the number of real paths."""
@@ -328,7 +342,7 @@ def responses_numba(t, H, G, RT, z, gS, spec, M):
         gSa = gS
     else:
         RS = dgS = B0 = gSa = empty
-    f = ks["responses_" + sfx]
+    f = ks["responses_" + sfx + ("_serial" if serial else "")]
     args = (t, H, G, RT, is_spec, RS, dgS, B0, gSa, z, out_r, out_g)
     if not f.signatures:
         with _slp_flags():      # first call compiles (or loads numba's cache) with SLP on, loop-vect off
@@ -376,3 +390,23 @@ def chol_row(L, b, j, tol):
     when the relative Schur complement is below ``tol`` (negative ones included).  Returns the
     relative Schur complement before clipping."""
     return _chol_row(L, b, j, tol)
+
+
+def warmup(precision="float64", serial=False):
+    """Compile / load the numba kernels for ``precision`` in the calling thread (before threads use them)."""
+    key = ("warm", precision, serial)
+    if key in _compiled:
+        return
+    dt = np.float32 if precision == "float32" else np.float64
+    L = LANES_BY_DTYPE["f32" if dt == np.float32 else "f64"]
+    t, M = 2, L
+    H = np.ones((t + 1, M), dtype=dt)
+    G = np.ones((t + 1, M), dtype=dt)
+    RT = np.zeros((t + 2, t + 2), dtype=dt)
+    z = np.zeros(M)
+    kern = "numba-serial" if serial else "numba"
+    responses_and_gram(t, H, G, RT.T, RT, z, None, None, M, kern)
+    responses_and_gram(t, H, G, RT.T, RT, z, np.zeros(M), (np.zeros(t + 1), np.zeros(M), np.zeros(M)), M, kern)
+    field(np.ones(2), np.ones((2, M), dtype=dt), np.ones(t), G, 0.0, None, t, kern)
+    field(np.ones(2), np.ones((2, M), dtype=dt), np.ones(t), G, 0.5, np.zeros(M), t, kern)
+    _compiled[key] = True

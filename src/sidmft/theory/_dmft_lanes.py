@@ -526,6 +526,69 @@ def responses_f64(t, H, G, RT, spec, RS, dgS, B0, gS, z, out_r, out_g):
         out_g[n + 1] += part_x[c, 2]
 
 
+
+@njit(nogil=True, fastmath=True, cache=True)
+def responses_f64_serial(t, H, G, RT, spec, RS, dgS, B0, gS, z, out_r, out_g):
+    """Reverse sweep + Gram row for all paths in blocks of 16 lanes (sums in float64).
+
+    out_r[tau] += sum_i h_t lambda_tau (tau = 0..t); out_r[t+1] += sum_i h_t dr^t/dw^S (spectral);
+    out_g[tau] += sum_i g_t g_tau; out_g[t+1] += sum_i g_t g^S; out_g[t+2] += sum_i g_t z.
+    Paths after the last full block of 16 are left to the caller."""
+    M = H.shape[1]
+    nblk = M // 16
+    per = (nblk + 32 - 1) // 32
+    n = t + 1
+    part_r = np.zeros((32, n * 16))
+    part_g = np.zeros((32, n * 16))
+    part_x = np.zeros((32, 3))
+    for c in range(32):
+        lam = np.zeros(n * 16, dtype=H.dtype)
+        acc = np.zeros(4 * 16, dtype=H.dtype)
+        sd = np.zeros(16)
+        pr = part_r[c]
+        pg = part_g[c]
+        for blk in range(c * per, min((c + 1) * per, nblk)):
+            i0 = blk * 16
+            for l in range(16):
+                lam[t * 16 + l] = 1.0
+            top = t
+            while top >= 4:
+                tb = top - 4
+                micro_f64(RT, lam, tb + 1, top, t + 1, acc)
+                for i in range(4 - 1, -1, -1):
+                    tri_row_f64(RT, lam, H, i0, tb + i, top, acc, i)
+                top = tb
+            for tau in range(top - 1, -1, -1):
+                full_row_f64(RT, lam, H, i0, tau, t)
+            accumulate_f64(t, lam, H, G, i0, pr, pg)
+            sx = 0.0
+            sz = 0.0
+            if spec:
+                spec_dot_f64(t, lam, RS, sd)
+                for l in range(16):
+                    i = i0 + l
+                    sx += H[t, i] * (B0[i] * lam[l] + dgS[i] * sd[l])
+                    sz += G[t, i] * gS[i]
+            part_x[c, 0] += sx
+            part_x[c, 1] += sz
+            s3 = 0.0
+            for l in range(16):
+                s3 += G[t, i0 + l] * z[i0 + l]
+            part_x[c, 2] += s3
+    for c in range(32):
+        for tau in range(n):
+            sr = 0.0
+            sg = 0.0
+            for l in range(16):
+                sr += part_r[c, tau * 16 + l]
+                sg += part_g[c, tau * 16 + l]
+            out_r[tau] += sr
+            out_g[tau] += sg
+        out_r[n] += part_x[c, 0]
+        out_g[n] += part_x[c, 1]
+        out_g[n + 1] += part_x[c, 2]
+
+
 @njit(fastmath=True, inline='always', cache=True)
 def micro_f32(RT, lam, k0, s_lo, s_hi, acc):
     """acc[i, l] = sum over s_lo <= s < s_hi of RT[k0 + i, s] lam[s, l]  (4 x 32 register block)."""
@@ -1458,6 +1521,69 @@ def responses_f32(t, H, G, RT, spec, RS, dgS, B0, gS, z, out_r, out_g):
 
 
 
+@njit(nogil=True, fastmath=True, cache=True)
+def responses_f32_serial(t, H, G, RT, spec, RS, dgS, B0, gS, z, out_r, out_g):
+    """Reverse sweep + Gram row for all paths in blocks of 32 lanes (sums in float64).
+
+    out_r[tau] += sum_i h_t lambda_tau (tau = 0..t); out_r[t+1] += sum_i h_t dr^t/dw^S (spectral);
+    out_g[tau] += sum_i g_t g_tau; out_g[t+1] += sum_i g_t g^S; out_g[t+2] += sum_i g_t z.
+    Paths after the last full block of 32 are left to the caller."""
+    M = H.shape[1]
+    nblk = M // 32
+    per = (nblk + 32 - 1) // 32
+    n = t + 1
+    part_r = np.zeros((32, n * 32))
+    part_g = np.zeros((32, n * 32))
+    part_x = np.zeros((32, 3))
+    for c in range(32):
+        lam = np.zeros(n * 32, dtype=H.dtype)
+        acc = np.zeros(4 * 32, dtype=H.dtype)
+        sd = np.zeros(32)
+        pr = part_r[c]
+        pg = part_g[c]
+        for blk in range(c * per, min((c + 1) * per, nblk)):
+            i0 = blk * 32
+            for l in range(32):
+                lam[t * 32 + l] = 1.0
+            top = t
+            while top >= 4:
+                tb = top - 4
+                micro_f32(RT, lam, tb + 1, top, t + 1, acc)
+                for i in range(4 - 1, -1, -1):
+                    tri_row_f32(RT, lam, H, i0, tb + i, top, acc, i)
+                top = tb
+            for tau in range(top - 1, -1, -1):
+                full_row_f32(RT, lam, H, i0, tau, t)
+            accumulate_f32(t, lam, H, G, i0, pr, pg)
+            sx = 0.0
+            sz = 0.0
+            if spec:
+                spec_dot_f32(t, lam, RS, sd)
+                for l in range(32):
+                    i = i0 + l
+                    sx += H[t, i] * (B0[i] * lam[l] + dgS[i] * sd[l])
+                    sz += G[t, i] * gS[i]
+            part_x[c, 0] += sx
+            part_x[c, 1] += sz
+            s3 = 0.0
+            for l in range(32):
+                s3 += G[t, i0 + l] * z[i0 + l]
+            part_x[c, 2] += s3
+    for c in range(32):
+        for tau in range(n):
+            sr = 0.0
+            sg = 0.0
+            for l in range(32):
+                sr += part_r[c, tau * 32 + l]
+                sg += part_g[c, tau * 32 + l]
+            out_r[tau] += sr
+            out_g[tau] += sg
+        out_r[n] += part_x[c, 0]
+        out_g[n] += part_x[c, 1]
+        out_g[n + 1] += part_x[c, 2]
+
+
+
 @njit(parallel=True, fastmath=True, cache=True)
 def field(Lrow, Xi, mem, G, s0, gS, t, spec, r):
     """r = Lrow . Xi[:len(Lrow)] + mem . G[:t] + s0 gS, in chunks of 512 paths (float64 sums)."""
@@ -1466,6 +1592,34 @@ def field(Lrow, Xi, mem, G, s0, gS, t, spec, r):
     CH = 512
     nch = (M + CH - 1) // CH
     for c in prange(nch):
+        a = c * CH
+        b = min(M, a + CH)
+        for i in range(a, b):
+            r[i] = 0.0
+        for k in range(nj):
+            ck = Lrow[k]
+            if ck != 0.0:
+                for i in range(a, b):
+                    r[i] += ck * Xi[k, i]
+        for k in range(t):
+            ck = mem[k]
+            if ck != 0.0:
+                for i in range(a, b):
+                    r[i] += ck * G[k, i]
+        if spec and s0 != 0.0:
+            for i in range(a, b):
+                r[i] += s0 * gS[i]
+
+
+
+@njit(nogil=True, fastmath=True, cache=True)
+def field_serial(Lrow, Xi, mem, G, s0, gS, t, spec, r):
+    """r = Lrow . Xi[:len(Lrow)] + mem . G[:t] + s0 gS, in chunks of 512 paths (float64 sums)."""
+    M = Xi.shape[1]
+    nj = Lrow.shape[0]
+    CH = 512
+    nch = (M + CH - 1) // CH
+    for c in range(nch):
         a = c * CH
         b = min(M, a + CH)
         for i in range(a, b):

@@ -1,0 +1,153 @@
+"""Simulator benchmark: GD step vs one read of A, batched trajectories, spectral init.
+
+    python benchmarks/bench_simulate.py            # d in {2000, 4000}, alpha = 4
+    python benchmarks/bench_simulate.py --quick    # d = 2000 only, fewer repeats
+
+Every time is the median of several repeats, and every ratio is formed from numbers measured in
+the same run (the machine may be shared; absolute times are noisy, ratios much less so).
+
+Read baseline ("read A"): a numba kernel summing all entries of A, with the same fixed row blocks
+and the same numba thread count as the fused GD kernel (numpy's ``A.sum()`` is shown alongside).
+"GD step" is a full ``run_gd`` step (fused kernel + update + all observables except the test-error
+quadrature), i.e. ``run_gd(...).seconds / passes``; "numpy 2-pass" is the same with two BLAS
+calls (A @ x, then A.T @ g).  Step loops run with one BLAS thread (threadpoolctl).
+OPENBLAS_CORETYPE is left as set in the environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+from sidmft import Problem
+from sidmft.simulate import generate_data, run_gd, run_gd_batch, spectral_init
+from sidmft.simulate._kernels import numba_threads, read_pass
+
+
+def med(f, reps):
+    ts = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        f()
+        ts.append(time.perf_counter() - t0)
+    return float(np.median(ts))
+
+
+def bench_gd(d, dtype, threads, reps, steps=6):
+    p = Problem(alpha=4.0, lam=0.1, eta=0.1, steps=steps)
+    data = generate_data(p, d, seed=0, dtype=dtype)
+    x0 = data.x_star * 0.9
+    with numba_threads(threads):
+        read_pass(data.A)  # compile / warm
+        run_gd(data, x0, p, threads=threads)
+        rd, fu, npy = [], [], []
+        for _ in range(reps):  # interleaved, so load changes hit all three alike
+            rd.append(med(lambda: read_pass(data.A), 3))
+            tr = run_gd(data, x0, p, threads=threads, method="fused")
+            fu.append(tr.seconds / tr.passes)
+            tr = run_gd(data, x0, p, method="numpy")
+            npy.append(tr.seconds / tr.passes)
+        npsum = med(lambda: data.A.sum(), 3)
+    r, f, n_ = np.median(rd), np.median(fu), np.median(npy)
+    return dict(d=d, dtype=dtype, threads=threads, read=r, npsum=npsum, fused=f, numpy=n_)
+
+
+def bench_batch(d, dtype, reps, B=16, steps=4):
+    p = Problem(alpha=4.0, steps=steps)
+    data = generate_data(p, d, seed=0, dtype=dtype)
+    x0 = data.x_star * 0.9
+    lams = np.linspace(0.0, 0.3, B)
+    etas = np.linspace(0.05, 0.2, B)
+    run_gd_batch(data, x0, p.replace(steps=1), lams[:2], etas[:2])
+    one, bat = [], []
+    for _ in range(reps):
+        tr = run_gd(data, x0, p, threads=1)
+        one.append(tr.seconds / tr.passes)
+        tb = run_gd_batch(data, x0, p, lams, etas)
+        bat.append(tb.seconds / (steps + 1) / B)
+    return dict(d=d, dtype=dtype, one=np.median(one), batch=np.median(bat), B=B)
+
+
+def bench_spectral(d, dense):
+    p = Problem(alpha=4.0, steps=0)
+    data = generate_data(p, d, seed=0)
+    with numba_threads(1):
+        read_pass(data.A)
+        rd = med(lambda: read_pass(data.A), 5)
+        rows = []
+        ex = None
+        if dense:
+            t0 = time.perf_counter()
+            _, ex = spectral_init(data, p, method="dense", t_floor=None)
+            rows.append(("exact: dense eigh, no floor", ex, time.perf_counter() - t0))
+        for label, kw in [
+            ("no floor, eigsh capped at 400 passes", dict(t_floor=None, warm_floor=None, maxiter=20)),
+            ("K=1000, tol 1e-2", dict(t_floor=1000.0)),
+            ("K=100 (default), tol 1e-2", dict()),
+            ("K=100, tol 1e-2, no warm start", dict(warm_floor=None)),
+            ("K=100, tol 1e-10", dict(tol=1e-10)),
+            ("K=30, tol 1e-2", dict(t_floor=30.0)),
+            ("mm (T >= -1), tol 1e-2", dict(problem=p.replace(preprocess="mm"))),
+        ]:
+            pp = kw.pop("problem", p)
+            t0 = time.perf_counter()
+            try:
+                _, info = spectral_init(data, pp, method="lanczos", threads=1, **kw)
+            except Exception as e:  # noqa: BLE001
+                rows.append((label + f" [{type(e).__name__}]", None, time.perf_counter() - t0))
+                continue
+            rows.append((label, info, time.perf_counter() - t0))
+    return rd, rows, ex
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="d = 2000 only, fewer repeats")
+    args = ap.parse_args(argv)
+    dims = [2000] if args.quick else [2000, 4000]
+    reps = 3 if args.quick else 5
+    import numba
+
+    print(f"# sidmft simulator benchmark  (alpha = 4, n = 4d; numba threads available: "
+          f"{numba.config.NUMBA_NUM_THREADS}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')})")
+    print("\n## GD step vs one read of A  (times in ms, median of repeats; ratio = step / read)")
+    print(f"{'d':>5} {'dtype':>8} {'thr':>3} | {'read A':>7} {'A.sum()':>8} | {'fused':>7} {'ratio':>6} | "
+          f"{'numpy 2-pass':>12} {'ratio':>6}")
+    thread_opts = sorted({1, numba.config.NUMBA_NUM_THREADS})
+    for d in dims:
+        for dt in ("float64", "float32"):
+            for th in thread_opts:
+                r = bench_gd(d, dt, th, reps)
+                print(f"{d:>5} {dt:>8} {th:>3} | {1e3 * r['read']:7.2f} {1e3 * r['npsum']:8.2f} | "
+                      f"{1e3 * r['fused']:7.2f} {r['fused'] / r['read']:6.2f} | {1e3 * r['numpy']:12.2f} "
+                      f"{r['numpy'] / r['read']:6.2f}", flush=True)
+    print("\n## Batched trajectories (16 (lam, eta) pairs, GEMM, 1 BLAS thread) vs one at a time (fused, 1 thread)")
+    print(f"{'d':>5} {'dtype':>8} | {'one (ms/step)':>13} {'batch (ms/step/traj)':>21} {'speed-up':>9}")
+    for d in dims:
+        for dt in ("float64", "float32"):
+            b = bench_batch(d, dt, max(2, reps - 2))
+            print(f"{d:>5} {dt:>8} | {1e3 * b['one']:13.2f} {1e3 * b['batch']:21.2f} {b['one'] / b['batch']:9.2f}",
+                  flush=True)
+    print("\n## Spectral init, lal T = 1 - 1/y (min T ~ -1e7), float64, 1 thread; passes = operator applications"
+          " (+1 residual); time in units of one read of A")
+    for d in dims:
+        rd, rows, ex = bench_spectral(d, dense=(d <= 2000 or not args.quick))
+        print(f"d = {d}: one read of A = {1e3 * rd:.2f} ms")
+        print(f"  {'method':<40} {'passes':>6} {'time/read':>9} {'rho^2':>8} {'d rho^2 vs exact':>16} {'lambda1':>8}")
+        for label, info, sec in rows:
+            if info is None:
+                print(f"  {label:<40} {'-':>6} {sec / rd:9.0f}")
+                continue
+            diff = f"{info.overlap_sq - ex.overlap_sq:+16.5f}" if ex is not None else f"{'':>16}"
+            passes = info.passes if info.method != "dense" else "dense"
+            print(f"  {label:<40} {passes:>6} {sec / rd:9.0f} {info.overlap_sq:8.5f} {diff} {info.top_eigenvalue:8.4f}",
+                  flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
