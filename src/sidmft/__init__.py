@@ -43,6 +43,6 @@ def __getattr__(name):
         from .theory.fixed_point import fixed_point
         return fixed_point
     if name == "compare":
-        from .compare import compare
+        from .comparison import compare
         return compare
     raise AttributeError(f"module 'sidmft' has no attribute {name!r}")

@@ -15,7 +15,7 @@ _PANELS = (
 
 
 def plot_comparison(res, path=None, dpi: int = 160):
-    """Draw a :class:`~sidmft.compare.ComparisonResult`; save to ``path`` if given. Returns the figure."""
+    """Draw a :class:`~sidmft.comparison.ComparisonResult`; save to ``path`` if given. Returns the figure."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -31,8 +31,8 @@ def plot_comparison(res, path=None, dpi: int = 160):
         ax.fill_between(t, y - 2 * se, y + 2 * se, color="C0", alpha=0.25, lw=0)
         ax.plot(t, y, color="C0", lw=1.6, label=r"DMFT ($d\to\infty$) $\pm2\sigma$")
         step = max(1, n // 25)
-        ts = t[::step]
-        ax.errorbar(ts, np.asarray(sim.mean(name))[:n][::step], yerr=2 * np.asarray(sim.se(name))[:n][::step],
+        ts = np.union1d(t[: min(n, 6)], t[::step])  # every early step (the t = 1 dip), then thinned
+        ax.errorbar(ts, np.asarray(sim.mean(name))[:n][ts], yerr=2 * np.asarray(sim.se(name))[:n][ts],
                     fmt="o", ms=3.5, color="C3", mfc="white", capsize=2, lw=1,
                     label=f"GD, $d={res.dim}$ ({len(sim.seeds)} seeds)")
         if fp is not None and fp.success and hasattr(fp, name):

@@ -23,7 +23,7 @@ from . import echo_json, problem_from_options, problem_options
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 def command(dim, seeds, seed, samples, batches, no_fixed_point, output_dir, as_json, no_progress, **opts):
     """Theory (spectral + DMFT + fixed point) next to simulated GD on the same problem."""
-    from ..compare import compare
+    from ..comparison import compare
 
     problem = problem_from_options(opts)
     try:

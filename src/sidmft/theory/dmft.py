@@ -167,6 +167,19 @@ class DMFTResult(Result):
         return ds
 
 
+def _grad_jump_at_zero(problem) -> float:
+    """Largest |l'(y, 0+) - l'(y, 0-)| over labels y drawn at 64 quantiles of z (0 for smooth losses)."""
+    from scipy.special import ndtri
+
+    z = ndtri((np.arange(64) + 0.5) / 64)
+    y = np.asarray(problem.model_obj.sample(z, np.random.default_rng(0)), dtype=float)
+    loss = problem.loss_obj
+    with np.errstate(all="ignore"):
+        d = np.asarray(loss.grad(y, np.full_like(y, 1e-12)) - loss.grad(y, np.full_like(y, -1e-12)), dtype=float)
+    d = d[np.isfinite(d)]
+    return float(np.max(np.abs(d))) if d.size else 0.0
+
+
 def _n_threads(threads):
     if threads is not None:
         return int(threads)
@@ -223,7 +236,7 @@ def _check_args(problem, samples, batches, seed, kernel, scores, precision, thre
 
 def dmft(problem: Problem, samples: int = 20000, batches: int = 4, seed: int = 0, naive: bool = False,
          progress: bool = False, scores: str = "lhs-orth", kernel: str = "auto", precision: str = "float64",
-         threads: Optional[int] = None) -> DMFTResult:
+         threads: Optional[int] = None, allow_nonsmooth: bool = False) -> DMFTResult:
     """Monte-Carlo DMFT of GD (THEORY.md §2, §4) for ``problem.steps`` steps.
 
     Solves the causal system of §2.2-§2.4 (spectral init) or §2.7 (``init="random"``) by one
@@ -276,6 +289,9 @@ def dmft(problem: Problem, samples: int = 20000, batches: int = 4, seed: int = 0
         Storage of the per-path histories (normal scores, g^t, l''^t) and of the reverse sweep;
         all averages are accumulated in float64.  float32 is about 1.5x faster; its effect on the
         observables was measured at ~1e-8 (PR, T = 40), far below the Monte-Carlo error.
+    allow_nonsmooth : bool
+        Solve even if l'(y, .) jumps at r = 0 (e.g. the amplitude loss).  The pathwise responses
+        R_g = E[l'' dr/dw] then miss the delta l'' contains, and the result is biased (see Returns).
     threads : int, optional
         Threads (default: numba's thread count).  With >= 2 batches the batches run concurrently, one
         single-threaded solve per thread (no per-step synchronisation, robust on busy machines);
@@ -287,10 +303,19 @@ def dmft(problem: Problem, samples: int = 20000, batches: int = 4, seed: int = 0
     DMFTResult
         ``status``: SUCCESS; BLOWUP (heavy-tail instability, §3: some paths escape, the moments
         explode; observables from ``blowup_step`` on are NaN); BELOW_THRESHOLD (no spectral outlier,
-        §5.6: the spectral seed is undefined); NOT_APPLICABLE (sup T = inf).
+        §5.6: the spectral seed is undefined); NOT_APPLICABLE (sup T = inf, or l' jumps at r = 0 and
+        ``allow_nonsmooth`` is False: nothing computed).
     """
     samples, batches = _check_args(problem, samples, batches, seed, kernel, scores, precision, threads)
     seed = int(seed)
+    jump = _grad_jump_at_zero(problem)
+    if jump > 1e-8 and not allow_nonsmooth:
+        return _empty_result(
+            problem, Status.NOT_APPLICABLE,
+            f"loss {problem.loss!r} has l'(y, r) discontinuous at r = 0 (jump up to {jump:.3g}): l'' then contains "
+            "a delta that pathwise responses miss, and the DMFT is biased (measured for the amplitude loss, PR, "
+            "alpha = 3, eta = lam = 0.1: m_30 = 0.876 against 0.865 +- 0.001 from simulation at d = 2000). "
+            "Pass allow_nonsmooth=True to compute it anyway.", seed, samples, batches, naive)
     if kernel == "auto":
         kernel = "numba" if os.environ.get("SIDMFT_DMFT_KERNEL", "numba") != "numpy" else "numpy"
     M_b = samples // batches

@@ -53,7 +53,9 @@ def deviation_table(theory, sim, names=TABLE_OBSERVABLES, t_min: int = 0) -> lis
         sm_se = np.asarray(sim.se(name), dtype=float)
         n = min(th.size, sm.size)
         sl = slice(t_min, n)
-        se = np.sqrt(th_se[sl] ** 2 + sm_se[sl] ** 2)
+        # floating-point floor: quantities that are exact on both sides (q_0 = kappa^2) have
+        # zero standard error; a 1e-9 relative floor keeps rounding from showing up as z = inf
+        se = np.sqrt(th_se[sl] ** 2 + sm_se[sl] ** 2 + (1e-9 * np.abs(th[sl])) ** 2)
         diff = th[sl] - sm[sl]
         with np.errstate(divide="ignore", invalid="ignore"):
             z = np.where(se > 0, diff / se, np.where(diff == 0, 0.0, np.inf))
