@@ -61,14 +61,14 @@ def main():
     t_read = _median_time(lambda: read(A).block_until_ready())
 
     @jax.jit
-    def steps(x):
+    def steps(x, A, y):  # A, y as arguments: closed-over arrays would be baked in as constants
         def body(x, _):
             r = A @ x
             return x - 0.1 * (A.T @ ((r * r - y) * r) / alpha + 0.1 * x), None
         return jax.lax.scan(body, x, None, length=args.steps)[0]
 
-    steps(x).block_until_ready()
-    t_step = _median_time(lambda: steps(x).block_until_ready(), reps=5) / args.steps
+    steps(x, A, y).block_until_ready()
+    t_step = _median_time(lambda: steps(x, A, y).block_until_ready(), reps=5) / args.steps
     gbytes = A.size * 4 / 1e9
     out.update(dim=d, n=n, A_GB=gbytes, read_s=t_read, step_s=t_step, step_over_read=t_step / t_read,
                read_bandwidth_TBs=gbytes / t_read / 1e3, step_bandwidth_TBs=2 * gbytes / t_step / 1e3)

@@ -62,11 +62,13 @@ def test_linear_square_random_init_exact():
     ('lhs-orth') every average is exact and the DMFT must reproduce the MP trajectory to rounding
     (1e-6 allows for the Cholesky truncation of degenerate directions at relative 1e-8)."""
     m, q = mp_linear_gd(2, 0.2, 0.1, 0.3, 1.0, 100)
-    r = dmft(LIN, samples=2000, batches=2, seed=1)
+    r = dmft(LIN, samples=2000, batches=2, seed=1, precision="float64")
     assert r.success, r.message
     assert np.max(np.abs(r.m - m)) < 1e-6
     assert np.max(np.abs(r.q - q)) < 1e-6
     assert np.allclose(r.cosine, m / np.sqrt(q), atol=1e-6)
+    r32 = dmft(LIN, samples=2000, batches=2, seed=1)                  # default float32 histories
+    assert np.max(np.abs(r32.m - m)) < 1e-6 and np.max(np.abs(r32.q - q)) < 1e-6
 
 
 def test_linear_square_iid_scores_within_mc_error():
@@ -191,8 +193,8 @@ def test_numba_matches_numpy_reference():
     recursion to rounding; also for a noisy relu model with a random start (covers the non-spectral path)."""
     for p in (PR.replace(steps=25), Problem(model="relu", noise=0.1, loss="square", init="random", m0=0.2,
                                             q0=0.5, steps=20)):
-        a = dmft(p, samples=1003, batches=1, seed=4, kernel="numba")
-        b = dmft(p, samples=1003, batches=1, seed=4, kernel="numpy")
+        a = dmft(p, samples=1003, batches=1, seed=4, kernel="numba", precision="float64")
+        b = dmft(p, samples=1003, batches=1, seed=4, kernel="numpy", precision="float64")
         for k in ("m", "q", "train_loss", "grad_norm"):
             assert np.allclose(getattr(a, k), getattr(b, k), rtol=1e-7, atol=1e-12), k
         assert np.allclose(a.R_g[:, 1:], b.R_g[:, 1:], rtol=1e-8, atol=1e-10)
@@ -200,7 +202,7 @@ def test_numba_matches_numpy_reference():
 
 def test_float32_histories_close_to_float64():
     p = PR.replace(steps=40)
-    a = dmft(p, samples=8000, batches=2, seed=6)
+    a = dmft(p, samples=8000, batches=2, seed=6, precision="float64")
     b = dmft(p, samples=8000, batches=2, seed=6, precision="float32")
     assert np.max(np.abs(a.m - b.m)) < 1e-5 and np.max(np.abs(a.q - b.q)) < 1e-5
     assert np.max(np.abs(a.m - b.m)) < 0.05 * np.max(a.m_se[1:])
@@ -293,3 +295,13 @@ def test_bad_problem():
         dmft(Problem(init="given", x0=np.ones(10)))
     with pytest.raises(TypeError, match="Problem"):
         dmft({"alpha": 3})
+
+
+def test_generated_kernel_module_up_to_date():
+    """sidmft/theory/_dmft_lanes.py is generated (numba can only cache kernels that live in a file)."""
+    from pathlib import Path
+
+    from sidmft.theory import _dmft_kernels as K
+
+    path = Path(K.__file__).with_name("_dmft_lanes.py")
+    assert path.read_text() == K.generate_lanes_module()

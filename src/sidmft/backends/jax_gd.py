@@ -64,21 +64,22 @@ def gd_jax(A, y, x0, x_star, *, loss: str, alpha: float, lam: float, eta: float,
     xs = jnp.asarray(x_star, dtype=dt)
     d = A.shape[1]
 
-    def obs_and_grad(x):
+    def obs_and_grad(x, A, y, xs):
         r = A @ x
         g = A.T @ grad(y, r) / alpha + lam * x
         return (jnp.stack([x @ xs / d, x @ x / d, jnp.mean(value(y, r)), g @ g / d]), g)
 
-    def step(x, _):
-        o, g = obs_and_grad(x)
-        return x - eta * g, o
-
+    # A, y, x* are arguments (not closed over): closed-over arrays become compile-time constants
     @jax.jit
-    def run(x0):
+    def run(x0, A, y, xs):
+        def step(x, _):
+            o, g = obs_and_grad(x, A, y, xs)
+            return x - eta * g, o
+
         xT, obs = jax.lax.scan(step, x0, None, length=steps)
-        oT, _ = obs_and_grad(xT)
+        oT, _ = obs_and_grad(xT, A, y, xs)
         return xT, jnp.concatenate([obs, oT[None]], axis=0)
 
-    xT, obs = run(jnp.asarray(x0, dtype=dt))
+    xT, obs = run(jnp.asarray(x0, dtype=dt), A, y, xs)
     obs = np.asarray(obs, dtype=np.float64)
     return dict(m=obs[:, 0], q=obs[:, 1], train_loss=obs[:, 2], grad_norm=obs[:, 3], x=np.asarray(xT))

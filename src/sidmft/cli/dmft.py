@@ -20,8 +20,8 @@ __all__ = ["command"]
 @click.option("--batches", "-B", default=4, show_default=True, type=int,
               help="Independent solves; the standard errors are their spread / sqrt(B).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Root seed (batch b uses spawn key (b,)).")
-@click.option("--precision", default="float64", show_default=True, type=click.Choice(["float64", "float32"]),
-              help="Storage of the per-path histories (sums are always float64); float32 is ~1.5x faster.")
+@click.option("--precision", default="float32", show_default=True, type=click.Choice(["float32", "float64"]),
+              help="Per-path histories and reverse sweep (averages are always float64); float64 is ~2x slower.")
 @click.option("--naive", is_flag=True, help="Demonstration only: treat the spectral start as data independent "
                                             "(THEORY.md §2.5; wrong).")
 @click.option("--output", "-o", default=None, type=click.Path(dir_okay=False),
@@ -61,6 +61,8 @@ def command(samples, batches, seed, precision, naive, output, as_json, no_progre
         click.echo(f"# {res.status.label}: {res.message}")
         if math.isfinite(res.spectral_overlap):
             click.echo(f"# spectral overlap rho = {res.spectral_overlap:.6f}, top eigenvalue = {res.top_eigenvalue:.6f}")
+        if not np.any(np.isfinite(res.m)):
+            sys.exit(1)
         cols = ("m", "q", "error", "train_loss", "grad_norm", "test_error")
         click.echo("  t  " + "  ".join(f"{c:>22s}" for c in cols))
         T = len(res.t) - 1

@@ -73,8 +73,6 @@ class BatchSolver:
         if precision not in ("float64", "float32"):
             raise ValueError(f"precision must be 'float64' or 'float32'; got {precision!r}")
         self.dtype = np.float32 if precision == "float32" else np.float64
-        if kernel == "numba":
-            K.set_threads(threads)
 
     # ----------------------------------------------------------------------------- helpers
     def _add_chol_row(self, j):
