@@ -103,8 +103,8 @@ class ComparisonResult(Result):
         head = f"{'observable':<18}{'t':>5}{'theory':>12}{'± se':>10}{'simulation':>12}{'± se':>10}{'z':>8}"
         lines = [head, "-" * len(head)]
         for r in self.table:
-            lines.append(f"{r['name']:<18}{r['t']:>5}{r['theory']:>12.5f}{r['theory_se']:>10.5f}"
-                         f"{r['sim']:>12.5f}{r['sim_se']:>10.5f}{r['z']:>8.2f}")
+            lines.append(f"{r['name']:<18}{r['t']:>5}{r['theory']:>12.6g}{r['theory_se']:>10.2g}"
+                         f"{r['sim']:>12.6g}{r['sim_se']:>10.2g}{r['z']:>8.2f}")
         lines.append(f"largest |z| = {self.max_abs_z:.2f}  (z = deviation / combined standard error; "
                      f"simulation d = {self.dim}, {len(self.simulation.seeds)} seeds)")
         return "\n".join(lines)
