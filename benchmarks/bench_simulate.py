@@ -2,6 +2,7 @@
 
     python benchmarks/bench_simulate.py            # d in {2000, 4000}, alpha = 4
     python benchmarks/bench_simulate.py --quick    # d = 2000 only, fewer repeats
+    python benchmarks/bench_simulate.py --batch-only   # batched trajectories only
 
 Every time is the median of several repeats, and every ratio is formed from numbers measured in
 the same run (the machine may be shared; absolute times are noisy, ratios much less so).
@@ -56,20 +57,35 @@ def bench_gd(d, dtype, threads, reps, steps=6):
     return dict(d=d, dtype=dtype, threads=threads, read=r, npsum=npsum, fused=f, numpy=n_)
 
 
-def bench_batch(d, dtype, reps, B=16, steps=4):
+def bench_batch(d, dtype, reps, threads=1, B=16, steps=4):
+    """Per-trajectory step time: one fused run at a time vs B together (fused batch, GEMM batch).
+
+    Same thread count on every side: ``threads`` numba threads for the fused kernels and
+    ``threads`` BLAS threads for the GEMMs; the three are interleaved in every repeat.
+    """
     p = Problem(alpha=4.0, steps=steps)
     data = generate_data(p, d, seed=0, dtype=dtype)
     x0 = data.x_star * 0.9
     lams = np.linspace(0.0, 0.3, B)
     etas = np.linspace(0.05, 0.2, B)
-    run_gd_batch(data, x0, p.replace(steps=1), lams[:2], etas[:2])
-    one, bat = [], []
+    for m in ("fused", "gemm"):  # compile / warm
+        run_gd_batch(data, x0, p.replace(steps=1), lams[:2], etas[:2], method=m, threads=threads,
+                     blas_threads=threads)
+    one, fus, gem = [], [], []
     for _ in range(reps):
-        tr = run_gd(data, x0, p, threads=1)
+        # short pauses: idle OpenBLAS / numba worker threads spin for a while after a call and
+        # would otherwise steal the second core from the next measurement
+        time.sleep(0.2)
+        tr = run_gd(data, x0, p, threads=threads)
         one.append(tr.seconds / tr.passes)
-        tb = run_gd_batch(data, x0, p, lams, etas)
-        bat.append(tb.seconds / (steps + 1) / B)
-    return dict(d=d, dtype=dtype, one=np.median(one), batch=np.median(bat), B=B)
+        time.sleep(0.2)
+        tb = run_gd_batch(data, x0, p, lams, etas, method="fused", threads=threads)
+        fus.append(tb.seconds / (steps + 1) / B)
+        time.sleep(0.2)
+        tb = run_gd_batch(data, x0, p, lams, etas, method="gemm", blas_threads=threads)
+        gem.append(tb.seconds / (steps + 1) / B)
+    return dict(d=d, dtype=dtype, threads=threads, one=np.median(one), fused=np.median(fus),
+                gemm=np.median(gem), B=B)
 
 
 def bench_spectral(d, dense):
@@ -107,6 +123,7 @@ def bench_spectral(d, dense):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="d = 2000 only, fewer repeats")
+    ap.add_argument("--batch-only", action="store_true", help="only the batched-trajectory section")
     args = ap.parse_args(argv)
     dims = [2000] if args.quick else [2000, 4000]
     reps = 3 if args.quick else 5
@@ -114,38 +131,45 @@ def main(argv=None):
 
     print(f"# sidmft simulator benchmark  (alpha = 4, n = 4d; numba threads available: "
           f"{numba.config.NUMBA_NUM_THREADS}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')})")
-    print("\n## GD step vs one read of A  (times in ms, median of repeats; ratio = step / read)")
-    print(f"{'d':>5} {'dtype':>8} {'thr':>3} | {'read A':>7} {'A.sum()':>8} | {'fused':>7} {'ratio':>6} | "
-          f"{'numpy 2-pass':>12} {'ratio':>6}")
     thread_opts = sorted({1, numba.config.NUMBA_NUM_THREADS})
+    if not args.batch_only:
+        print("\n## GD step vs one read of A  (times in ms, median of repeats; ratio = step / read)")
+        print(f"{'d':>5} {'dtype':>8} {'thr':>3} | {'read A':>7} {'A.sum()':>8} | {'fused':>7} {'ratio':>6} | "
+              f"{'numpy 2-pass':>12} {'ratio':>6}")
+        for d in dims:
+            for dt in ("float64", "float32"):
+                for th in thread_opts:
+                    r = bench_gd(d, dt, th, reps)
+                    print(f"{d:>5} {dt:>8} {th:>3} | {1e3 * r['read']:7.2f} {1e3 * r['npsum']:8.2f} | "
+                          f"{1e3 * r['fused']:7.2f} {r['fused'] / r['read']:6.2f} | {1e3 * r['numpy']:12.2f} "
+                          f"{r['numpy'] / r['read']:6.2f}", flush=True)
+    print("\n## Batched trajectories: 16 (lam, eta) pairs on one data set vs one fused run at a time "
+          "(ms per step per trajectory; thr = numba threads for fused, BLAS threads for GEMM)")
+    print(f"{'d':>5} {'dtype':>8} {'thr':>3} | {'one':>7} | {'batch fused':>11} {'speed-up':>8} | "
+          f"{'batch GEMM':>10} {'speed-up':>8} | {'GEMM/fused':>10}")
     for d in dims:
         for dt in ("float64", "float32"):
             for th in thread_opts:
-                r = bench_gd(d, dt, th, reps)
-                print(f"{d:>5} {dt:>8} {th:>3} | {1e3 * r['read']:7.2f} {1e3 * r['npsum']:8.2f} | "
-                      f"{1e3 * r['fused']:7.2f} {r['fused'] / r['read']:6.2f} | {1e3 * r['numpy']:12.2f} "
-                      f"{r['numpy'] / r['read']:6.2f}", flush=True)
-    print("\n## Batched trajectories (16 (lam, eta) pairs, GEMM, 1 BLAS thread) vs one at a time (fused, 1 thread)")
-    print(f"{'d':>5} {'dtype':>8} | {'one (ms/step)':>13} {'batch (ms/step/traj)':>21} {'speed-up':>9}")
-    for d in dims:
-        for dt in ("float64", "float32"):
-            b = bench_batch(d, dt, max(2, reps - 2))
-            print(f"{d:>5} {dt:>8} | {1e3 * b['one']:13.2f} {1e3 * b['batch']:21.2f} {b['one'] / b['batch']:9.2f}",
-                  flush=True)
-    print("\n## Spectral init, lal T = 1 - 1/y (min T ~ -1e7), float64, 1 thread; passes = operator applications"
-          " (+1 residual); time in units of one read of A")
-    for d in dims:
-        rd, rows, ex = bench_spectral(d, dense=(d <= 2000 or not args.quick))
-        print(f"d = {d}: one read of A = {1e3 * rd:.2f} ms")
-        print(f"  {'method':<40} {'passes':>6} {'time/read':>9} {'rho^2':>8} {'d rho^2 vs exact':>16} {'lambda1':>8}")
-        for label, info, sec in rows:
-            if info is None:
-                print(f"  {label:<40} {'-':>6} {sec / rd:9.0f}")
-                continue
-            diff = f"{info.overlap_sq - ex.overlap_sq:+16.5f}" if ex is not None else f"{'':>16}"
-            passes = info.passes if info.method != "dense" else "dense"
-            print(f"  {label:<40} {passes:>6} {sec / rd:9.0f} {info.overlap_sq:8.5f} {diff} {info.top_eigenvalue:8.4f}",
-                  flush=True)
+                b = bench_batch(d, dt, reps + 2, threads=th)
+                print(f"{d:>5} {dt:>8} {th:>3} | {1e3 * b['one']:7.2f} | {1e3 * b['fused']:11.2f} "
+                      f"{b['one'] / b['fused']:8.2f} | {1e3 * b['gemm']:10.2f} {b['one'] / b['gemm']:8.2f} | "
+                      f"{b['gemm'] / b['fused']:10.2f}", flush=True)
+    if not args.batch_only:
+        print("\n## Spectral init, lal T = 1 - 1/y (min T ~ -1e7), float64, 1 thread; passes = operator applications"
+              " (+1 residual); time in units of one read of A")
+        for d in dims:
+            rd, rows, ex = bench_spectral(d, dense=(d <= 2000 or not args.quick))
+            print(f"d = {d}: one read of A = {1e3 * rd:.2f} ms")
+            print(f"  {'method':<40} {'passes':>6} {'time/read':>9} {'rho^2':>8} {'d rho^2 vs exact':>16} "
+                  f"{'lambda1':>8}")
+            for label, info, sec in rows:
+                if info is None:
+                    print(f"  {label:<40} {'-':>6} {sec / rd:9.0f}")
+                    continue
+                diff = f"{info.overlap_sq - ex.overlap_sq:+16.5f}" if ex is not None else f"{'':>16}"
+                passes = info.passes if info.method != "dense" else "dense"
+                print(f"  {label:<40} {passes:>6} {sec / rd:9.0f} {info.overlap_sq:8.5f} {diff} "
+                      f"{info.top_eigenvalue:8.4f}", flush=True)
     return 0
 
 

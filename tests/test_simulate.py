@@ -11,7 +11,8 @@ from sidmft import Problem, Status
 from sidmft.losses import LOSSES, available_losses, register_loss
 from sidmft.results import OBSERVABLES
 from sidmft.simulate import SimulationResult, generate_data, run_gd, run_gd_batch, simulate, spectral_init
-from sidmft.simulate._kernels import ROW_BLOCK, compile_scalar_grad, fused_apply, numba_threads, numpy_apply
+from sidmft.simulate._kernels import (ROW_BLOCK, compile_scalar_grad, fused_apply, fused_apply_batch, numba_threads,
+                                     numpy_apply)
 
 # n = 3 * 211 = 633: neither a multiple of the 8-row unroll nor of ROW_BLOCK
 P = Problem(alpha=3.0, lam=0.1, eta=0.1, steps=8)
@@ -93,6 +94,45 @@ def test_fused_kernel_independent_of_threads():
     np.testing.assert_array_equal(o1, o2)
 
 
+@pytest.mark.parametrize("name", available_losses())
+@pytest.mark.parametrize("B", [1, 5, 16])
+def test_batched_fused_kernel_equals_numpy_path(name, B):
+    # n = 1003: not a multiple of the 6-row block; B = 5 pads to 8 columns
+    loss = LOSSES[name]
+    rng = np.random.default_rng(2)
+    A = rng.standard_normal((1003, 97)) / math.sqrt(97)
+    X = rng.standard_normal((97, B))
+    y = np.sign(rng.standard_normal(1003)) if name == "logistic" else (A @ X[:, 0]) ** 2 + 0.1
+    lp = compile_scalar_grad(loss)
+    R, Ot = fused_apply_batch(A, y, X, lp)
+    assert R.shape == (1003, B) and Ot.shape == (B, 97)
+    Rr = A @ X
+    Or = A.T @ loss.grad(y[:, None], Rr)
+    np.testing.assert_allclose(R, Rr, rtol=1e-12, atol=1e-12 * np.abs(Rr).max())
+    np.testing.assert_allclose(Ot.T, Or, rtol=1e-10, atol=1e-11 * np.abs(Or).max())
+    for b in range(B):  # column b = the single-trajectory kernel on X[:, b]
+        r1, o1 = fused_apply(A, y, X[:, b], lp)
+        np.testing.assert_allclose(R[:, b], r1, rtol=1e-12, atol=1e-12 * np.abs(r1).max())
+        np.testing.assert_allclose(Ot[b], o1, rtol=1e-10, atol=1e-11 * np.abs(o1).max())
+    _, Ot = fused_apply_batch(A, y, X)  # linear mode
+    np.testing.assert_allclose(Ot.T, A.T @ (y[:, None] * Rr), rtol=1e-10, atol=1e-11 * np.abs(Ot).max())
+    _, O32 = fused_apply_batch(A.astype(np.float32), y, X.astype(np.float32), lp)
+    assert O32.dtype == np.float32
+    np.testing.assert_allclose(O32.T, Or, rtol=0, atol=1e-4 * np.abs(Or).max())
+
+
+def test_batched_fused_kernel_independent_of_threads():
+    rng = np.random.default_rng(3)
+    A = rng.standard_normal((9 * ROW_BLOCK + 5, 64))
+    X, y = rng.standard_normal((64, 7)), rng.standard_normal(A.shape[0])
+    lp = compile_scalar_grad(LOSSES["intensity"])
+    with numba_threads(1):
+        o1 = fused_apply_batch(A, y, X, lp)[1].copy()
+    with numba_threads(2):
+        o2 = fused_apply_batch(A, y, X, lp)[1].copy()
+    np.testing.assert_array_equal(o1, o2)
+
+
 # ------------------------------------------------------------------------------------------- GD
 def test_gd_gradient_matches_finite_difference_of_objective():
     p = Problem(alpha=3.0, lam=0.3, eta=0.05, steps=1)
@@ -145,6 +185,12 @@ def test_loss_without_scalar_grad_uses_numpy_path():
     a, b = run_gd(data, x0, p), run_gd(data, x0, q)
     assert a.method == "numpy" and b.method == "fused"
     np.testing.assert_allclose(a.obs["m"], b.obs["m"], rtol=1e-10)
+    # the batch falls back to the GEMM path too
+    ab = run_gd_batch(data, x0, p, [P.lam], [P.eta])
+    assert ab.method == "batch-gemm"
+    np.testing.assert_allclose(ab.obs["m"][0], a.obs["m"], rtol=1e-10)
+    with pytest.raises(ValueError, match="fused"):
+        run_gd_batch(data, x0, p, [P.lam], [P.eta], method="fused")
 
 
 def test_same_seed_identical_including_chunks_and_threads():
@@ -185,6 +231,27 @@ def test_batch_equals_one_at_a_time():
             np.testing.assert_allclose(tr.obs[k][b], one.obs[k], rtol=1e-9, atol=1e-13)
     res = simulate(P, D, seeds=2, lams=lams, etas=etas)
     assert res.per_seed["m"].shape == (2, 3, P.steps + 1) and res.mean("m").shape == (3, P.steps + 1)
+
+
+@pytest.mark.parametrize("B", [3, 16])
+def test_batch_fused_equals_gemm_and_single(B):
+    data = generate_data(P, D, seed=11)
+    v, _ = spectral_init(data, P)
+    lams, etas = np.linspace(0.0, 0.3, B), np.linspace(0.05, 0.2, B)
+    f = run_gd_batch(data, v, P, lams, etas, method="fused", threads=2)
+    g = run_gd_batch(data, v, P, lams, etas, method="gemm")
+    assert f.method == "batch-fused" and g.method == "batch-gemm"
+    assert run_gd_batch(data, v, P, lams[:1], etas[:1]).method == "batch-fused"  # auto
+    assert f.passes == P.steps + 1 and g.passes == 2 * (P.steps + 1)
+    np.testing.assert_allclose(f.x, g.x, rtol=1e-10, atol=1e-12 * np.abs(g.x).max())
+    for k in OBSERVABLES:
+        np.testing.assert_allclose(f.obs[k], g.obs[k], rtol=1e-10, atol=1e-13)
+    for b in (0, B // 2, B - 1):
+        one = run_gd(data, v, P, lam=lams[b], eta=etas[b])
+        for k in OBSERVABLES:
+            np.testing.assert_allclose(f.obs[k][b], one.obs[k], rtol=1e-10, atol=1e-13)
+    with pytest.raises(ValueError, match="method"):
+        run_gd_batch(data, v, P, lams, etas, method="bogus")
 
 
 def test_random_and_given_init():

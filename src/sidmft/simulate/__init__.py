@@ -7,7 +7,7 @@ Public API::
     generate_data(problem, dim, seed, dtype) -> Data(A, y, z, x_star)
     spectral_init(data, problem, ...) -> (v, SpectralInfo)     # ||v||^2 = d, <v, x*> >= 0
     run_gd(data, x0, problem, ...) -> Trajectory                # fused one-read kernel
-    run_gd_batch(data, x0, problem, lams, etas) -> Trajectory   # B trajectories, GEMM
+    run_gd_batch(data, x0, problem, lams, etas) -> Trajectory   # B trajectories, one fused read of A per step
 """
 
 from ._data import Data, generate_data

@@ -15,6 +15,12 @@ partial sum into its own row of a scratch array, and the partial sums are added 
 order.  The result therefore does not depend on the number of threads or on scheduling.
 ``fastmath`` is restricted to re-association/contraction (vectorised reductions); no
 ``nnan``/``ninf`` flags, so non-finite values propagate and divergence is detected.
+
+Batches.  :func:`fused_apply_batch` does the same for B columns of X at once (B trajectories on
+the same data): R = A X and Out = A^T l'(y, R) in one read of A, register-blocked over
+:data:`BATCH_ROWS` rows x :data:`BATCH_COLS` columns, compute-bound rather than memory-bound
+(see benchmarks/README.md).  Partial sums live in :data:`BATCH_CHUNKS` fixed row chunks, added in
+chunk order, so results do not depend on the thread count either.
 """
 
 from __future__ import annotations
@@ -27,7 +33,8 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["ROW_BLOCK", "fused_apply", "numpy_apply", "read_pass", "compile_scalar_grad", "numba_threads"]
+__all__ = ["ROW_BLOCK", "fused_apply", "fused_apply_batch", "BatchWorkspace",
+           "numpy_apply", "read_pass", "compile_scalar_grad", "numba_threads"]
 
 #: rows per fixed block (data generation and kernel reduction order)
 ROW_BLOCK = 256
@@ -138,6 +145,195 @@ def _read_kernel(A, part):
         part[b, 0] = s
     return part[:, 0].sum()
 
+
+
+# --- batched fused kernel: B trajectories, one read of A per step --------------------------
+#: rows x columns of the register block of :func:`_batch_kernel` (columns of X are padded to a
+#: multiple of BATCH_COLS)
+BATCH_ROWS = 6
+BATCH_COLS = 4
+#: fixed number of row chunks (partial sums reduced in chunk order: thread-count independent)
+BATCH_CHUNKS = 8
+
+
+@njit(cache=True, parallel=True, fastmath=_FM)
+def _batch_kernel(A, y, Xt, lp, R, part, lo, hi):
+    n, d = A.shape
+    bp = Xt.shape[0]
+    for ch in prange(lo.shape[0]):
+        acc = part[ch]
+        gs = np.zeros((6, 4), A.dtype)
+        zero = gs[0, 0]
+        for c in range(bp):
+            for j in range(d):
+                acc[c, j] = zero
+        i = lo[ch]
+        e = hi[ch]
+        while i < e:
+            nr = min(6, e - i)
+            a0 = A[i + min(0, nr - 1)]
+            a1 = A[i + min(1, nr - 1)]
+            a2 = A[i + min(2, nr - 1)]
+            a3 = A[i + min(3, nr - 1)]
+            a4 = A[i + min(4, nr - 1)]
+            a5 = A[i + min(5, nr - 1)]
+            # R[i:i+nr] = A[i:i+nr] X, 6 rows x 4 columns of accumulators
+            for c0 in range(0, bp, 4):
+                x0 = Xt[c0 + 0]
+                x1 = Xt[c0 + 1]
+                x2 = Xt[c0 + 2]
+                x3 = Xt[c0 + 3]
+                s0_0 = s0_1 = s0_2 = s0_3 = zero
+                s1_0 = s1_1 = s1_2 = s1_3 = zero
+                s2_0 = s2_1 = s2_2 = s2_3 = zero
+                s3_0 = s3_1 = s3_2 = s3_3 = zero
+                s4_0 = s4_1 = s4_2 = s4_3 = zero
+                s5_0 = s5_1 = s5_2 = s5_3 = zero
+                for j in range(d):
+                    b0 = a0[j]
+                    b1 = a1[j]
+                    b2 = a2[j]
+                    b3 = a3[j]
+                    b4 = a4[j]
+                    b5 = a5[j]
+                    z0 = x0[j]
+                    z1 = x1[j]
+                    z2 = x2[j]
+                    z3 = x3[j]
+                    s0_0 += b0 * z0
+                    s0_1 += b0 * z1
+                    s0_2 += b0 * z2
+                    s0_3 += b0 * z3
+                    s1_0 += b1 * z0
+                    s1_1 += b1 * z1
+                    s1_2 += b1 * z2
+                    s1_3 += b1 * z3
+                    s2_0 += b2 * z0
+                    s2_1 += b2 * z1
+                    s2_2 += b2 * z2
+                    s2_3 += b2 * z3
+                    s3_0 += b3 * z0
+                    s3_1 += b3 * z1
+                    s3_2 += b3 * z2
+                    s3_3 += b3 * z3
+                    s4_0 += b4 * z0
+                    s4_1 += b4 * z1
+                    s4_2 += b4 * z2
+                    s4_3 += b4 * z3
+                    s5_0 += b5 * z0
+                    s5_1 += b5 * z1
+                    s5_2 += b5 * z2
+                    s5_3 += b5 * z3
+                if 0 < nr:
+                    R[i + 0, c0 + 0] = s0_0
+                    R[i + 0, c0 + 1] = s0_1
+                    R[i + 0, c0 + 2] = s0_2
+                    R[i + 0, c0 + 3] = s0_3
+                if 1 < nr:
+                    R[i + 1, c0 + 0] = s1_0
+                    R[i + 1, c0 + 1] = s1_1
+                    R[i + 1, c0 + 2] = s1_2
+                    R[i + 1, c0 + 3] = s1_3
+                if 2 < nr:
+                    R[i + 2, c0 + 0] = s2_0
+                    R[i + 2, c0 + 1] = s2_1
+                    R[i + 2, c0 + 2] = s2_2
+                    R[i + 2, c0 + 3] = s2_3
+                if 3 < nr:
+                    R[i + 3, c0 + 0] = s3_0
+                    R[i + 3, c0 + 1] = s3_1
+                    R[i + 3, c0 + 2] = s3_2
+                    R[i + 3, c0 + 3] = s3_3
+                if 4 < nr:
+                    R[i + 4, c0 + 0] = s4_0
+                    R[i + 4, c0 + 1] = s4_1
+                    R[i + 4, c0 + 2] = s4_2
+                    R[i + 4, c0 + 3] = s4_3
+                if 5 < nr:
+                    R[i + 5, c0 + 0] = s5_0
+                    R[i + 5, c0 + 1] = s5_1
+                    R[i + 5, c0 + 2] = s5_2
+                    R[i + 5, c0 + 3] = s5_3
+            # part[ch] += A[i:i+nr]^T l'(y, R[i:i+nr]) while the rows are in cache
+            for c0 in range(0, bp, 4):
+                for k in range(6):
+                    for c in range(4):
+                        gs[k, c] = lp(y[i + k], R[i + k, c0 + c]) if k < nr else zero
+                g0_0, g0_1, g0_2, g0_3 = gs[0, 0], gs[0, 1], gs[0, 2], gs[0, 3]
+                g1_0, g1_1, g1_2, g1_3 = gs[1, 0], gs[1, 1], gs[1, 2], gs[1, 3]
+                g2_0, g2_1, g2_2, g2_3 = gs[2, 0], gs[2, 1], gs[2, 2], gs[2, 3]
+                g3_0, g3_1, g3_2, g3_3 = gs[3, 0], gs[3, 1], gs[3, 2], gs[3, 3]
+                g4_0, g4_1, g4_2, g4_3 = gs[4, 0], gs[4, 1], gs[4, 2], gs[4, 3]
+                g5_0, g5_1, g5_2, g5_3 = gs[5, 0], gs[5, 1], gs[5, 2], gs[5, 3]
+                o0 = acc[c0 + 0]
+                o1 = acc[c0 + 1]
+                o2 = acc[c0 + 2]
+                o3 = acc[c0 + 3]
+                for j in range(d):
+                    b0 = a0[j]
+                    b1 = a1[j]
+                    b2 = a2[j]
+                    b3 = a3[j]
+                    b4 = a4[j]
+                    b5 = a5[j]
+                    o0[j] += g0_0 * b0 + g1_0 * b1 + g2_0 * b2 + g3_0 * b3 + g4_0 * b4 + g5_0 * b5
+                    o1[j] += g0_1 * b0 + g1_1 * b1 + g2_1 * b2 + g3_1 * b3 + g4_1 * b4 + g5_1 * b5
+                    o2[j] += g0_2 * b0 + g1_2 * b1 + g2_2 * b2 + g3_2 * b3 + g4_2 * b4 + g5_2 * b5
+                    o3[j] += g0_3 * b0 + g1_3 * b1 + g2_3 * b2 + g3_3 * b3 + g4_3 * b4 + g5_3 * b5
+            i += nr
+
+
+@njit(cache=True, parallel=True, fastmath=_FM)
+def _reduce_parts(part, out):
+    nch, bp, d = part.shape
+    for c in prange(bp):
+        for j in range(d):
+            s = part[0, c, j]
+            for ch in range(1, nch):
+                s += part[ch, c, j]
+            out[c, j] = s
+
+
+class BatchWorkspace:
+    """Scratch arrays for :func:`fused_apply_batch` (B columns, padded to a multiple of BATCH_COLS)."""
+
+    def __init__(self, n, d, B, dtype):
+        bp = -(-B // BATCH_COLS) * BATCH_COLS
+        nch = max(1, min(BATCH_CHUNKS, -(-n // ROW_BLOCK)))
+        self.lo = np.array([n * c // nch for c in range(nch)], dtype=np.int64)
+        self.hi = np.array([n * (c + 1) // nch for c in range(nch)], dtype=np.int64)
+        self.bp = bp
+        self.xt = np.zeros((bp, d), dtype=dtype)
+        self.r = np.empty((n, bp), dtype=dtype)
+        self.part = np.empty((nch, bp, d), dtype=dtype)
+        self.out = np.empty((bp, d), dtype=dtype)
+
+    def fits(self, n, d, B, dtype):
+        return (self.r.shape[0] == n and self.xt.shape[1] == d and self.bp == -(-B // BATCH_COLS) * BATCH_COLS
+                and self.xt.dtype == dtype)
+
+
+def fused_apply_batch(A, y, X, lp=None, ws=None):
+    """Batched :func:`fused_apply`: X is (d, B); returns (R, Out^T) with R = A X (n, B) and
+    Out^T (B, d), Out = A^T G, G_ib = lp(y_i, R_ib) (or y_i R_ib if lp is None).  Pass a
+    :class:`BatchWorkspace` as ``ws`` to reuse scratch arrays across calls (a new one is made when
+    it does not fit).
+
+    One read of A for all B columns: rows are taken :data:`BATCH_ROWS` at a time and combined
+    with :data:`BATCH_COLS` columns of X in registers (the d loop vectorised), then A_blk^T G_blk
+    is accumulated while the rows are still in cache.  Returned arrays are views into ``ws``.
+    """
+    n, d = A.shape
+    B = X.shape[1]
+    dt = A.dtype
+    if ws is None or not ws.fits(n, d, B, dt):
+        ws = BatchWorkspace(n, d, B, dt)
+    ws.xt[:B] = X.T
+    ws.xt[B:] = 0
+    y = np.ascontiguousarray(y, dtype=dt)
+    _batch_kernel(A, y, ws.xt, _placeholder() if lp is None else lp, ws.r, ws.part, ws.lo, ws.hi)
+    _reduce_parts(ws.part, ws.out)
+    return ws.r[:, :B], ws.out[:B]
 
 _LP_CACHE: dict = {}
 _placeholder_cf = None

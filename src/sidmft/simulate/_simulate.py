@@ -166,7 +166,8 @@ def simulate(problem, dim: int, seeds: Union[int, Sequence[int]] = 1, seed: int 
                     if sinfo.status != Status.SUCCESS:
                         st, msg = sinfo.status, sinfo.message
                 if batch:
-                    traj = run_gd_batch(data, x0, problem, lams_, etas_, bound=bound, callback=cb)
+                    traj = run_gd_batch(data, x0, problem, lams_, etas_, bound=bound, callback=cb,
+                                        threads=threads)
                 else:
                     traj = run_gd(data, x0, problem, method=method, threads=threads, bound=bound, callback=cb)
                 timing["gd"] += traj.seconds
