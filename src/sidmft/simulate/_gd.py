@@ -166,6 +166,18 @@ def run_gd(data, x0, problem, *, method: str = "auto", threads: Optional[int] = 
                       seconds=time.perf_counter() - t_start)
 
 
+def check_lams_etas(lams, etas):
+    """Broadcast (lams, etas) to two flat float arrays of a common length B, validated."""
+    lams, etas = np.broadcast_arrays(np.atleast_1d(np.asarray(lams, dtype=float)),
+                                     np.atleast_1d(np.asarray(etas, dtype=float)))
+    lams, etas = lams.ravel().copy(), etas.ravel().copy()
+    if np.any(~np.isfinite(lams)) or np.any(lams < 0):
+        raise ValueError(f"lams must be finite and >= 0; got {lams}")
+    if np.any(~np.isfinite(etas)) or np.any(etas <= 0):
+        raise ValueError(f"etas must be finite and > 0; got {etas}")
+    return lams, etas
+
+
 def run_gd_batch(data, x0, problem, lams, etas, *, method: str = "auto", threads: Optional[int] = None,
                  bound: float = DEFAULT_BOUND, blas_threads: int = 1,
                  callback: Optional[Callable[[int], None]] = None, steps: Optional[int] = None) -> Trajectory:
@@ -202,13 +214,7 @@ def run_gd_batch(data, x0, problem, lams, etas, *, method: str = "auto", threads
     if method not in ("auto", "fused", "gemm"):
         raise ValueError(f"method must be one of ['auto', 'fused', 'gemm']; got {method!r}")
     t_start = time.perf_counter()
-    lams, etas = np.broadcast_arrays(np.atleast_1d(np.asarray(lams, dtype=float)),
-                                     np.atleast_1d(np.asarray(etas, dtype=float)))
-    lams, etas = lams.ravel().copy(), etas.ravel().copy()
-    if np.any(~np.isfinite(lams)) or np.any(lams < 0):
-        raise ValueError(f"lams must be finite and >= 0; got {lams}")
-    if np.any(~np.isfinite(etas)) or np.any(etas <= 0):
-        raise ValueError(f"etas must be finite and > 0; got {etas}")
+    lams, etas = check_lams_etas(lams, etas)
     B = lams.size
     steps = problem.steps if steps is None else int(steps)
     loss, alpha = problem.loss_obj, problem.alpha

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..results import OBSERVABLES, Status, Timer
 from ._data import KEY_RANDOM_INIT, _check_dim, _check_seed, child_rng, generate_data, n_samples, resolve_dtype
-from ._gd import DEFAULT_BOUND, run_gd, run_gd_batch
+from ._gd import DEFAULT_BOUND, check_lams_etas, run_gd, run_gd_batch
 from ._spectral import spectral_init
 from .result import SPECTRAL_FIELDS, SimulationResult
 
@@ -106,13 +106,7 @@ def simulate(problem, dim: int, seeds: Union[int, Sequence[int]] = 1, seed: int 
     if batch:
         lams_ = problem.lam if lams is None else lams
         etas_ = problem.eta if etas is None else etas
-        lams_, etas_ = np.broadcast_arrays(np.atleast_1d(np.asarray(lams_, dtype=float)),
-                                           np.atleast_1d(np.asarray(etas_, dtype=float)))
-        lams_, etas_ = lams_.ravel().copy(), etas_.ravel().copy()
-        if np.any(~np.isfinite(lams_)) or np.any(lams_ < 0):
-            raise ValueError(f"lams must be finite and >= 0; got {lams_}")
-        if np.any(~np.isfinite(etas_)) or np.any(etas_ <= 0):
-            raise ValueError(f"etas must be finite and > 0; got {etas_}")
+        lams_, etas_ = check_lams_etas(lams_, etas_)
         shape = (len(seed_list), lams_.size, steps + 1)
     else:
         lams_ = etas_ = None
