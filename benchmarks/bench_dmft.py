@@ -2,6 +2,7 @@
 
     python benchmarks/bench_dmft.py            # T in {50, 100, 200} x M in {2e4, 1e5}, float64 and float32
     python benchmarks/bench_dmft.py --quick    # T in {50, 100, 200} x M = 2e4, float64 only, 1 repeat
+    python benchmarks/bench_dmft.py --float32-check   # T = 200, M = 2e4: float32 storage against float64
 
 Problem: phase retrieval, intensity loss, T = 1 - 1/y, alpha = 3, lam = eta = 0.1, spectral start,
 4 batches.  Every configuration runs in a fresh subprocess (so ``ru_maxrss`` is that run's peak
@@ -40,15 +41,19 @@ tracemalloc.start()
 dmft(p, samples=M, batches=4, seed=0, precision=prec)
 _, peak = tracemalloc.get_traced_memory()
 tracemalloc.stop()
+OBS = ("m", "q", "error", "train_loss", "grad_norm")
 print(json.dumps(dict(wall=float(np.median(walls)), wall_min=min(walls), cpu=float(np.median(cpus)),
                       traced_mib=peak / 2**20, rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                      m_T=float(res.m[-1]), m_se_T=float(res.m_se[-1]), status=res.status.label)))
+                      m_T=float(res.mean("m")[-1]), m_se_T=float(res.se("m")[-1]), status=res.status.label,
+                      obs={k: [float(v) for v in res.mean(k)] for k in OBS},
+                      se={k: [float(v) for v in res.se(k)] for k in OBS})))
 """
 
 
 def run(T, M, prec, reps):
-    out = subprocess.run([sys.executable, "-c", CHILD, str(T), str(M), prec, str(reps)], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, str(T), str(M), prec, str(reps)], capture_output=True, text=True, check=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -61,38 +66,70 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="M = 2e4 only, float64 only, 1 repeat")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument(
+        "--float32-check",
+        action="store_true",
+        help="T = 200, M = 2e4 in float64 and float32 storage only, 1 repeat: the precision comparison",
+    )
     args = ap.parse_args(argv)
-    Ts = (50, 100, 200)
-    Ms = (20000,) if args.quick else (20000, 100000)
+    Ts = (200,) if args.float32_check else (50, 100, 200)
+    Ms = (20000,) if (args.quick or args.float32_check) else (20000, 100000)
     precs = ("float64",) if args.quick else ("float64", "float32")
-    reps = 1 if args.quick else args.repeats
-    print(f"# sidmft DMFT benchmark: PR/intensity/lal, alpha=3, lam=eta=0.1, 4 batches; {os.cpu_count()} cores; "
-          f"load average {os.getloadavg()[0]:.1f}")
-    print(f"{'precision':>9} {'T':>4} {'M':>7} {'wall s':>8} {'min s':>7} {'cpu s':>7} {'RSS MiB':>8} "
-          f"{'traced MiB':>10} {'m_T':>8} {'se':>8}")
+    reps = 1 if (args.quick or args.float32_check) else args.repeats
+    print(
+        f"# sidmft DMFT benchmark: PR/intensity/lal, alpha=3, lam=eta=0.1, 4 batches; {os.cpu_count()} cores; "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"{'precision':>9} {'T':>4} {'M':>7} {'wall s':>8} {'min s':>7} {'cpu s':>7} {'RSS MiB':>8} "
+        f"{'traced MiB':>10} {'m_T':>8} {'se':>8}"
+    )
     rows = []
     for prec in precs:
         for M in Ms:
             for T in Ts:
                 r = run(T, M, prec, reps)
                 rows.append((prec, T, M, r))
-                print(f"{prec:>9} {T:>4} {M:>7} {r['wall']:8.2f} {r['wall_min']:7.2f} {r['cpu']:7.2f} "
-                      f"{r['rss_mib']:8.0f} {r['traced_mib']:10.0f} {r['m_T']:8.4f} {r['m_se_T']:8.1e}", flush=True)
+                print(
+                    f"{prec:>9} {T:>4} {M:>7} {r['wall']:8.2f} {r['wall_min']:7.2f} {r['cpu']:7.2f} "
+                    f"{r['rss_mib']:8.0f} {r['traced_mib']:10.0f} {r['m_T']:8.4f} {r['m_se_T']:8.1e}",
+                    flush=True,
+                )
     print("# scaling exponents (CPU time; wall time in brackets)")
     for prec in precs:
         for M in Ms:
             sel = [(T, r) for p, T, MM, r in rows if p == prec and MM == M]
-            print(f"#  {prec} M={M}: time ~ T^{slope([t for t, _ in sel], [r['cpu'] for _, r in sel]):.2f} "
-                  f"[T^{slope([t for t, _ in sel], [r['wall'] for _, r in sel]):.2f}]")
+            print(
+                f"#  {prec} M={M}: time ~ T^{slope([t for t, _ in sel], [r['cpu'] for _, r in sel]):.2f} "
+                f"[T^{slope([t for t, _ in sel], [r['wall'] for _, r in sel]):.2f}]"
+            )
         if len(Ms) > 1:
             for T in Ts:
                 sel = [(MM, r) for p, TT, MM, r in rows if p == prec and TT == T]
-                print(f"#  {prec} T={T}: time ~ M^{slope([m for m, _ in sel], [r['cpu'] for _, r in sel]):.2f} "
-                      f"[M^{slope([m for m, _ in sel], [r['wall'] for _, r in sel]):.2f}]")
+                print(
+                    f"#  {prec} T={T}: time ~ M^{slope([m for m, _ in sel], [r['cpu'] for _, r in sel]):.2f} "
+                    f"[M^{slope([m for m, _ in sel], [r['wall'] for _, r in sel]):.2f}]"
+                )
+    # float32 storage against float64, same seed (the last repeat, seed reps - 1): largest |difference| of
+    # each observable over t, next to the smallest Monte-Carlo standard error over t
+    if len(precs) > 1:
+        print("# float32 storage vs float64 (same seed): max_t |obs32 - obs64|  [min_t MC se]")
+        for M in Ms:
+            for T in Ts:
+                r64 = [r for p, TT, MM, r in rows if p == "float64" and TT == T and MM == M][0]
+                r32 = [r for p, TT, MM, r in rows if p == "float32" and TT == T and MM == M][0]
+                cells = []
+                for k in r64["obs"]:
+                    a, b = np.asarray(r64["obs"][k]), np.asarray(r32["obs"][k])
+                    se = np.asarray(r64["se"][k])
+                    cells.append(f"{k} {np.nanmax(np.abs(a - b)):.1e} [{np.nanmin(se[1:]):.1e}]")
+                print(f"#  T={T} M={M}: " + ", ".join(cells))
     target = [r for p, T, M, r in rows if T == 200 and M == 20000]
-    for (p, T, M, r) in [x for x in rows if x[1] == 200 and x[2] == 20000]:
-        print(f"# target T=200, M=2e4 ({p}): wall {r['wall']:.2f} s (<= 2 s: {r['wall'] <= 2}), "
-              f"RSS {r['rss_mib']:.0f} MiB (<= 4096: {r['rss_mib'] <= 4096})")
+    for p, _, _, r in [x for x in rows if x[1] == 200 and x[2] == 20000]:
+        print(
+            f"# target T=200, M=2e4 ({p}): wall {r['wall']:.2f} s (<= 2 s: {r['wall'] <= 2}), "
+            f"RSS {r['rss_mib']:.0f} MiB (<= 4096: {r['rss_mib'] <= 4096})"
+        )
     return 0 if target else 1
 
 

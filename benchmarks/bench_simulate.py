@@ -25,8 +25,9 @@ import time
 import numpy as np
 
 from sidmft import Problem
-from sidmft.simulate import generate_data, run_gd, run_gd_batch, spectral_init
-from sidmft.simulate._kernels import numba_threads, read_pass
+from sidmft.numerics import numba_threads
+from sidmft.simulator import generate_data, run_gd, run_gd_batch, spectral_init
+from sidmft.simulator._kernels import read_pass
 
 
 def med(f, reps):
@@ -69,8 +70,7 @@ def bench_batch(d, dtype, reps, threads=1, B=16, steps=4):
     lams = np.linspace(0.0, 0.3, B)
     etas = np.linspace(0.05, 0.2, B)
     for m in ("fused", "gemm"):  # compile / warm
-        run_gd_batch(data, x0, p.replace(steps=1), lams[:2], etas[:2], method=m, threads=threads,
-                     blas_threads=threads)
+        run_gd_batch(data, x0, p.replace(steps=1), lams[:2], etas[:2], method=m, threads=threads, blas_threads=threads)
     one, fus, gem = [], [], []
     for _ in range(reps):
         # short pauses: idle OpenBLAS / numba worker threads spin for a while after a call and
@@ -84,8 +84,30 @@ def bench_batch(d, dtype, reps, threads=1, B=16, steps=4):
         time.sleep(0.2)
         tb = run_gd_batch(data, x0, p, lams, etas, method="gemm", blas_threads=threads)
         gem.append(tb.seconds / (steps + 1) / B)
-    return dict(d=d, dtype=dtype, threads=threads, one=np.median(one), fused=np.median(fus),
-                gemm=np.median(gem), B=B)
+    n = data.A.shape[0]
+    return dict(
+        d=d,
+        dtype=dtype,
+        threads=threads,
+        one=np.median(one),
+        fused=np.median(fus),
+        gemm=np.median(gem),
+        B=B,
+        flop=4.0 * n * d,
+    )  # A x and A^T g: 2 n d flops each per trajectory
+
+
+def dgemm_gflops(d, dtype, threads, reps=5):
+    """Square GEMM (d x d times d x d) in GFLOP/s with ``threads`` BLAS threads: the machine's FLOP ceiling."""
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((d, d)).astype(dtype)
+    b = rng.standard_normal((d, d)).astype(dtype)
+    with threadpool_limits(threads):
+        a @ b
+        t = med(lambda: a @ b, reps)
+    return 2.0 * d**3 / t / 1e9
 
 
 def bench_spectral(d, dense):
@@ -129,47 +151,70 @@ def main(argv=None):
     reps = 3 if args.quick else 5
     import numba
 
-    print(f"# sidmft simulator benchmark  (alpha = 4, n = 4d; numba threads available: "
-          f"{numba.config.NUMBA_NUM_THREADS}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')})")
+    print(
+        f"# sidmft simulator benchmark  (alpha = 4, n = 4d; numba threads available: "
+        f"{numba.config.NUMBA_NUM_THREADS}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')})"
+    )
     thread_opts = sorted({1, numba.config.NUMBA_NUM_THREADS})
     if not args.batch_only:
         print("\n## GD step vs one read of A  (times in ms, median of repeats; ratio = step / read)")
-        print(f"{'d':>5} {'dtype':>8} {'thr':>3} | {'read A':>7} {'A.sum()':>8} | {'fused':>7} {'ratio':>6} | "
-              f"{'numpy 2-pass':>12} {'ratio':>6}")
+        print(
+            f"{'d':>5} {'dtype':>8} {'thr':>3} | {'read A':>7} {'A.sum()':>8} | {'fused':>7} {'ratio':>6} | "
+            f"{'numpy 2-pass':>12} {'ratio':>6}"
+        )
         for d in dims:
             for dt in ("float64", "float32"):
                 for th in thread_opts:
                     r = bench_gd(d, dt, th, reps)
-                    print(f"{d:>5} {dt:>8} {th:>3} | {1e3 * r['read']:7.2f} {1e3 * r['npsum']:8.2f} | "
-                          f"{1e3 * r['fused']:7.2f} {r['fused'] / r['read']:6.2f} | {1e3 * r['numpy']:12.2f} "
-                          f"{r['numpy'] / r['read']:6.2f}", flush=True)
-    print("\n## Batched trajectories: 16 (lam, eta) pairs on one data set vs one fused run at a time "
-          "(ms per step per trajectory; thr = numba threads for fused, BLAS threads for GEMM)")
-    print(f"{'d':>5} {'dtype':>8} {'thr':>3} | {'one':>7} | {'batch fused':>11} {'speed-up':>8} | "
-          f"{'batch GEMM':>10} {'speed-up':>8} | {'GEMM/fused':>10}")
+                    print(
+                        f"{d:>5} {dt:>8} {th:>3} | {1e3 * r['read']:7.2f} {1e3 * r['npsum']:8.2f} | "
+                        f"{1e3 * r['fused']:7.2f} {r['fused'] / r['read']:6.2f} | {1e3 * r['numpy']:12.2f} "
+                        f"{r['numpy'] / r['read']:6.2f}",
+                        flush=True,
+                    )
+    print(
+        "\n## Batched trajectories: 16 (lam, eta) pairs on one data set vs one fused run at a time "
+        "(ms per step per trajectory; thr = numba threads for fused, BLAS threads for GEMM)"
+    )
+    print(
+        f"{'d':>5} {'dtype':>8} {'thr':>3} | {'one':>7} | {'batch fused':>11} {'speed-up':>8} | "
+        f"{'batch GEMM':>10} {'speed-up':>8} | {'GEMM/fused':>10} | {'GFLOP/s fused':>13} {'GEMM':>6} "
+        f"{'square dgemm':>12}"
+    )
     for d in dims:
         for dt in ("float64", "float32"):
             for th in thread_opts:
                 b = bench_batch(d, dt, reps + 2, threads=th)
-                print(f"{d:>5} {dt:>8} {th:>3} | {1e3 * b['one']:7.2f} | {1e3 * b['fused']:11.2f} "
-                      f"{b['one'] / b['fused']:8.2f} | {1e3 * b['gemm']:10.2f} {b['one'] / b['gemm']:8.2f} | "
-                      f"{b['gemm'] / b['fused']:10.2f}", flush=True)
+                sq = dgemm_gflops(min(d, 2000), dt, th)
+                print(
+                    f"{d:>5} {dt:>8} {th:>3} | {1e3 * b['one']:7.2f} | {1e3 * b['fused']:11.2f} "
+                    f"{b['one'] / b['fused']:8.2f} | {1e3 * b['gemm']:10.2f} {b['one'] / b['gemm']:8.2f} | "
+                    f"{b['gemm'] / b['fused']:10.2f} | {b['flop'] / b['fused'] / 1e9:13.1f} "
+                    f"{b['flop'] / b['gemm'] / 1e9:6.1f} {sq:12.1f}",
+                    flush=True,
+                )
     if not args.batch_only:
-        print("\n## Spectral init, lal T = 1 - 1/y (min T ~ -1e7), float64, 1 thread; passes = operator applications"
-              " (+1 residual); time in units of one read of A")
+        print(
+            "\n## Spectral init, lal T = 1 - 1/y (min T ~ -1e7), float64, 1 thread; passes = operator applications"
+            " (+1 residual); time in units of one read of A"
+        )
         for d in dims:
             rd, rows, ex = bench_spectral(d, dense=(d <= 2000 or not args.quick))
             print(f"d = {d}: one read of A = {1e3 * rd:.2f} ms")
-            print(f"  {'method':<40} {'passes':>6} {'time/read':>9} {'rho^2':>8} {'d rho^2 vs exact':>16} "
-                  f"{'lambda1':>8}")
+            print(
+                f"  {'method':<40} {'passes':>6} {'time/read':>9} {'rho^2':>8} {'d rho^2 vs exact':>16} {'lambda1':>8}"
+            )
             for label, info, sec in rows:
                 if info is None:
                     print(f"  {label:<40} {'-':>6} {sec / rd:9.0f}")
                     continue
                 diff = f"{info.overlap_sq - ex.overlap_sq:+16.5f}" if ex is not None else f"{'':>16}"
                 passes = info.passes if info.method != "dense" else "dense"
-                print(f"  {label:<40} {passes:>6} {sec / rd:9.0f} {info.overlap_sq:8.5f} {diff} "
-                      f"{info.top_eigenvalue:8.4f}", flush=True)
+                print(
+                    f"  {label:<40} {passes:>6} {sec / rd:9.0f} {info.overlap_sq:8.5f} {diff} "
+                    f"{info.top_eigenvalue:8.4f}",
+                    flush=True,
+                )
     return 0
 
 

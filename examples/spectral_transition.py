@@ -1,9 +1,13 @@
-"""The spectral phase transition for three preprocessings of phase retrieval:
-squared overlap rho^2 of the top eigenvector of D = (1/alpha) sum_i T(y_i) a_i a_i^T against alpha,
-theory (Lu-Li / Mondelli-Montanari, THEORY.md §1.1) with simulated points.
+"""The spectral phase transition
+==============================
+
+Three preprocessings of phase retrieval: squared overlap rho^2 of the top eigenvector of
+D = (1/alpha) sum_i T(y_i) a_i a_i^T against alpha, theory (Lu-Li / Mondelli-Montanari,
+docs/theory.md §1.1) with simulated points::
 
     python examples/spectral_transition.py [--quick] [--output FILE]
 """
+
 import argparse
 
 import matplotlib
@@ -13,12 +17,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import sidmft
-from sidmft.simulate import generate_data, spectral_init
+from sidmft.simulator import generate_data, spectral_init
 from sidmft.theory.spectral import spectral
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
     ap.add_argument("--output", default="sidmft-out/spectral_transition.png")
     args = ap.parse_args()
@@ -38,8 +42,10 @@ def main():
             p = base.replace(alpha=a)
             r2 = [spectral_init(generate_data(p, dim, seed=s), p)[1].overlap ** 2 for s in range(seeds)]
             pts.append((a, np.mean(r2), np.std(r2, ddof=1) / np.sqrt(seeds)))
-            print(f"T={T:7s} alpha={a:4.2f}  theory rho^2={spectral(p).rho_sq:.4f}  "
-                  f"simulation (d={dim}) {pts[-1][1]:.4f} ± {pts[-1][2]:.4f}")
+            print(
+                f"T={T:7s} alpha={a:4.2f}  theory rho^2={spectral(p).rho_sq:.4f}  "
+                f"simulation (d={dim}) {pts[-1][1]:.4f} ± {pts[-1][2]:.4f}"
+            )
         a, m, s = np.array(pts).T
         ax.errorbar(a, m, yerr=2 * s, fmt="o", color=f"C{i}", mfc="white", ms=4, capsize=2)
     ax.set_xlabel(r"sample ratio $\alpha = n/d$")

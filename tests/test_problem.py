@@ -1,4 +1,5 @@
 """Problem specification: validation and registries."""
+
 import numpy as np
 import pytest
 
@@ -6,15 +7,32 @@ import sidmft
 from sidmft import Problem
 
 
-@pytest.mark.parametrize("kw, word", [
-    (dict(alpha=0), "alpha"), (dict(alpha=-1), "alpha"), (dict(eta=0), "eta"), (dict(lam=-0.1), "lam"),
-    (dict(steps=-1), "steps"), (dict(steps=1.5), "steps"), (dict(noise=-1), "noise"),
-    (dict(model="nope"), "model"), (dict(loss="nope"), "loss"), (dict(preprocess="nope"), "preprocess"),
-    (dict(preprocess="trim"), "trim"), (dict(preprocess="clip:abc"), "clip"),
-    (dict(preprocess="mm", alpha=0.9), "alpha"), (dict(init="warm"), "init"), (dict(kappa=0), "kappa"),
-    (dict(kappa="big"), "kappa"), (dict(init="random"), "m0"), (dict(init="random", m0=2, q0=1), "m0"),
-    (dict(init="random", m0=0.1, q0=0), "q0"), (dict(m0=0.1), "m0"), (dict(alpha=float("nan")), "alpha"),
-])
+@pytest.mark.parametrize(
+    "kw, word",
+    [
+        (dict(alpha=0), "alpha"),
+        (dict(alpha=-1), "alpha"),
+        (dict(eta=0), "eta"),
+        (dict(lam=-0.1), "lam"),
+        (dict(steps=-1), "steps"),
+        (dict(steps=1.5), "steps"),
+        (dict(noise=-1), "noise"),
+        (dict(model="nope"), "model"),
+        (dict(loss="nope"), "loss"),
+        (dict(preprocess="nope"), "preprocess"),
+        (dict(preprocess="trim"), "trim"),
+        (dict(preprocess="clip:abc"), "clip"),
+        (dict(preprocess="mm", alpha=0.9), "alpha"),
+        (dict(init="warm"), "init"),
+        (dict(kappa=0), "kappa"),
+        (dict(kappa="big"), "kappa"),
+        (dict(init="random"), "m0"),
+        (dict(init="random", m0=2, q0=1), "m0"),
+        (dict(init="random", m0=0.1, q0=0), "q0"),
+        (dict(m0=0.1), "m0"),
+        (dict(alpha=float("nan")), "alpha"),
+    ],
+)
 def test_bad_input_names_parameter(kw, word):
     with pytest.raises(ValueError, match=word):
         Problem(**kw)
@@ -27,7 +45,9 @@ def test_unbounded_T_warns():
 
 def test_frozen_and_replace():
     p = Problem()
-    with pytest.raises(Exception):
+    from dataclasses import FrozenInstanceError
+
+    with pytest.raises(FrozenInstanceError):
         p.alpha = 2.0
     q = p.replace(alpha=2.0)
     assert q.alpha == 2.0 and p.alpha == 3.0
@@ -43,11 +63,15 @@ def test_lal_is_one_minus_inverse_y_for_noiseless_pr():
 def test_lal_noisy_pr_against_direct_quadrature():
     # independent: E[z^2|y] by scipy.integrate.quad of the posterior
     from scipy.integrate import quad
+
     sig = 0.5
     p = Problem(noise=sig)
     for y in (-0.5, 0.2, 2.0):
-        post = lambda z: np.exp(-0.5 * z * z - 0.5 * ((y - z * z) / sig) ** 2)
-        num = quad(lambda z: z * z * post(z), -12, 12, points=[0.0], limit=200)[0]
+
+        def post(z, y=y):
+            return np.exp(-0.5 * z * z - 0.5 * ((y - z * z) / sig) ** 2)
+
+        num = quad(lambda z, post=post: z * z * post(z), -12, 12, points=[0.0], limit=200)[0]
         den = quad(post, -12, 12, points=[0.0], limit=200)[0]
         assert p.T(np.array([y]))[0] == pytest.approx(1 - den / num, abs=1e-6)
 
@@ -64,9 +88,14 @@ def test_test_error_closed_form_pr():
 
 
 def test_user_registered_model_and_loss():
-    sidmft.register_model("cubic-test", lambda z: z ** 3, overwrite=True)
-    sidmft.register_loss("quartic-test", value=lambda y, r: (r - y) ** 4, grad=lambda y, r: 4 * (r - y) ** 3,
-                         hess=lambda y, r: 12 * (r - y) ** 2, overwrite=True)
+    sidmft.register_model("cubic-test", lambda z: z**3, overwrite=True)
+    sidmft.register_loss(
+        "quartic-test",
+        value=lambda y, r: (r - y) ** 4,
+        grad=lambda y, r: 4 * (r - y) ** 3,
+        hess=lambda y, r: 12 * (r - y) ** 2,
+        overwrite=True,
+    )
     p = Problem(model="cubic-test", loss="quartic-test", preprocess="clip:2")
     assert p.model_obj.sample(np.array([2.0]), np.random.default_rng(0))[0] == 8.0
     with pytest.raises(ValueError, match="already registered"):

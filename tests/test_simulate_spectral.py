@@ -1,12 +1,13 @@
-"""Spectral initialisation: Lanczos vs dense eigh, the T floor, and rho^2 against THEORY.md §1.4."""
+"""Spectral initialisation: Lanczos vs dense eigh, the T floor, and rho^2 against docs/theory.md §1.4."""
+
 import math
 
 import numpy as np
 import pytest
 
 from sidmft import Problem
-from sidmft.simulate import generate_data, simulate, spectral_init
-from sidmft.simulate._spectral import spectral_weights
+from sidmft.simulator import generate_data, simulate, spectral_init
+from sidmft.simulator._spectral import spectral_weights
 
 
 @pytest.mark.parametrize("pre", ["mm", "lal", "trim:7"])
@@ -37,7 +38,7 @@ def test_lanczos_equals_dense_eigh(pre):
 def test_loose_tolerance_does_not_move_the_overlap():
     p = Problem(alpha=3.0)
     data = generate_data(p, 400, seed=1)
-    _, loose = spectral_init(data, p)            # default tol = 1e-2
+    _, loose = spectral_init(data, p)  # default tol = 1e-2
     _, tight = spectral_init(data, p, tol=1e-8)
     assert loose.passes < tight.passes
     # measured: ~2e-4 at d = 600-1000, against a seed-to-seed sd of rho^2 of ~0.02
@@ -46,7 +47,7 @@ def test_loose_tolerance_does_not_move_the_overlap():
 
 def test_floor_leaves_the_top_eigenvector_unchanged():
     """T = 1 - 1/y reaches -1e6 on these data.  The floored matrix (K = 100) has the same overlap as
-    the exact one (dense eigh, no floor) to within 2e-3 per seed.  THEORY.md §1.1 with T_K predicts a
+    the exact one (dense eigh, no floor) to within 2e-3 per seed.  docs/theory.md §1.1 with T_K predicts a
     bias of -2.2e-4 at alpha = 3; the seed-to-seed sd of rho^2 at d = 800 is ~0.02 (so 2e-3 is
     well within the finite-size error, and 1/sqrt(d) = 0.035)."""
     p = Problem(alpha=3.0)
@@ -62,7 +63,7 @@ def test_floor_leaves_the_top_eigenvector_unchanged():
 
 @pytest.mark.parametrize("alpha, rho2_theory, clip_bias", [(2.0, 0.6389, -5e-5), (3.0, 0.8454, -2.2e-4)])
 def test_overlap_matches_theory_table(alpha, rho2_theory, clip_bias):
-    """rho^2 at d = 2000 against THEORY.md §1.4 (T = 1 - 1/y, noiseless phase retrieval).
+    """rho^2 at d = 2000 against docs/theory.md §1.4 (T = 1 - 1/y, noiseless phase retrieval).
 
     Finite-size spread: the seed-to-seed sd of rho^2 is estimated from the seeds run here (about
     0.017 at alpha = 2 and 0.009 at alpha = 3 for d = 2000; it scales like 1/sqrt(d)), so the
@@ -76,11 +77,11 @@ def test_overlap_matches_theory_table(alpha, rho2_theory, clip_bias):
     d, ns = 2000, 5
     res = simulate(p, d, seeds=ns, seed=1000)
     assert res.success
-    r2 = res.spectral_overlap ** 2
+    r2 = res.spectral_overlap**2
     sd = float(np.std(r2, ddof=1))
     tol = 3 * sd / math.sqrt(ns) + abs(clip_bias) + 4.0 / d
     assert abs(r2.mean() - rho2_theory) < tol, (r2, sd, tol)
     assert sd < 0.05  # sanity: finite-size spread ~ 1/sqrt(d)
-    # lambda_1 -> 1/alpha for T = 1 - 1/y (THEORY.md §1.4; the floor raises it by O(K^-3/2))
+    # lambda_1 -> 1/alpha for T = 1 - 1/y (docs/theory.md §1.4; the floor raises it by O(K^-3/2))
     assert res.top_eigenvalue.mean() == pytest.approx(1 / alpha, abs=0.03)
     assert np.all(res.spectral["spectral_passes"] < 200)

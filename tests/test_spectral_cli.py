@@ -1,10 +1,11 @@
 """CLI `sidmft spectral`."""
+
 import json
 
 import pytest
 from click.testing import CliRunner
 
-from sidmft.cli import main
+from sidmft.cli import EXIT_CODES, main
 
 
 def run(*args):
@@ -25,18 +26,31 @@ def test_json_single():
 def test_json_list_and_range():
     d = json.loads(run("--alpha", "1,2,3", "--preprocess", "clip:3", "--json").output)
     assert [round(v, 4) for v in d["overlap_sq"]] == [0.0534, 0.2544, 0.3849]
-    d = json.loads(run("--alpha", "0.25:1:4", "--json").output)
+    r = run("--alpha", "0.25:1:4", "--json")
+    assert r.exit_code == 0, r.output  # below-threshold values of a range are data
+    d = json.loads(r.stdout)
     assert d["alpha"] == [0.25, 0.5, 0.75, 1.0]
     assert d["status"][:2] == ["below-threshold", "below-threshold"] and d["status"][3] == "success"
 
 
+def test_single_alpha_below_threshold_exits_6():
+    r = run("--alpha", "0.25", "--json")
+    assert r.exit_code == EXIT_CODES["below-threshold"] == 6
+    d = json.loads(r.stdout)
+    assert d["status"] == "below-threshold" and d["overlap_sq"] == 0.0
+    assert "below-threshold (exit 6)" in r.stderr
+
+
 def test_failures_and_bad_input():
-    d = json.loads(run("--preprocess", "identity", "--json").output)
+    r = run("--preprocess", "identity", "--json")
+    assert r.exit_code == EXIT_CODES["not-applicable"] == 7
+    d = json.loads(r.stdout)
     assert d["status"] == "not-applicable" and d["alpha_c"] is None
+    assert "not-applicable (exit 7)" in r.stderr and "sup T = inf" in r.stderr
     r = run("--alpha", "1:2")
-    assert r.exit_code != 0 and "START:STOP:NUM" in r.output
+    assert r.exit_code == 2 and "START:STOP:NUM" in r.output
     r = run("--alpha", "-1")
-    assert r.exit_code != 0 and "alpha" in r.output
+    assert r.exit_code == 2 and "alpha" in r.output
 
 
 def test_plot(tmp_path):
@@ -47,11 +61,11 @@ def test_plot(tmp_path):
 
 
 def test_plot_with_simulation(tmp_path):
-    pytest.importorskip("sidmft.simulate", reason="simulator not available")
+    pytest.importorskip("sidmft.simulator", reason="simulator not available")
     try:
-        from sidmft.simulate import generate_data, spectral_init  # noqa: F401
+        from sidmft.simulator import generate_data, spectral_init  # noqa: F401
     except ImportError:
-        pytest.skip("sidmft.simulate.generate_data/spectral_init not available yet")
+        pytest.skip("sidmft.simulator.generate_data/spectral_init not available yet")
     f = tmp_path / "rho_sim.png"
     r = run("--alpha", "2,4", "--preprocess", "clip:3", "--plot", str(f), "--simulate", "200", "--seeds", "2")
     assert r.exit_code == 0, r.output

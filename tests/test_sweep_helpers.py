@@ -6,6 +6,7 @@ prove the seeds derive from the point's parameters only.  ``SIDMFT_TEST_SLEEP`` 
 slows every point so a test can kill a sweep mid-way.  It must be importable on the Dask
 workers: LocalCluster workers inherit ``sys.path``; subprocesses get ``PYTHONPATH``.
 """
+
 import os
 import time
 

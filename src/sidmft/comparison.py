@@ -5,7 +5,7 @@
 * the spectral theory (:func:`sidmft.theory.spectral.spectral`),
 * the DMFT trajectory with Monte-Carlo error bars (:func:`sidmft.theory.dmft.dmft`),
 * the long-time fixed point (:func:`sidmft.theory.fixed_point.fixed_point`), and
-* the simulator over several seeds (:func:`sidmft.simulate.simulate`),
+* the simulator over several seeds (:func:`sidmft.simulator.simulate`),
 
 and returns a :class:`ComparisonResult` with a table of deviations in units of the combined
 standard error z = (theory - simulation) / sqrt(se_theory^2 + se_sim^2), a figure and a netCDF
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -35,8 +35,8 @@ def deviation_table(theory, sim, names=TABLE_OBSERVABLES, t_min: int = 0) -> lis
 
     Parameters
     ----------
-    theory : object with ``t`` and arrays ``<name>``, ``<name>_se``
-    sim : SimulationResult (``mean(name)``, ``se(name)``)
+    theory, sim : TrajectoryResult
+        The DMFT and the simulation (``mean(name)``, ``se(name)``).
     names : observables to compare
     t_min : first step compared
 
@@ -47,8 +47,8 @@ def deviation_table(theory, sim, names=TABLE_OBSERVABLES, t_min: int = 0) -> lis
     """
     rows = []
     for name in names:
-        th = np.asarray(getattr(theory, name), dtype=float)
-        th_se = np.asarray(getattr(theory, f"{name}_se"), dtype=float)
+        th = np.asarray(theory.mean(name), dtype=float)
+        th_se = np.asarray(theory.se(name), dtype=float)
         sm = np.asarray(sim.mean(name), dtype=float)
         sm_se = np.asarray(sim.se(name), dtype=float)
         n = min(th.size, sm.size)
@@ -61,14 +61,33 @@ def deviation_table(theory, sim, names=TABLE_OBSERVABLES, t_min: int = 0) -> lis
             z = np.where(se > 0, diff / se, np.where(diff == 0, 0.0, np.inf))
         ok = np.isfinite(th[sl]) & np.isfinite(sm[sl])
         if not ok.any():
-            rows.append(dict(name=name, t=-1, theory=np.nan, theory_se=np.nan, sim=np.nan, sim_se=np.nan,
-                             z=np.nan, max_abs_z=np.nan))
+            rows.append(
+                dict(
+                    name=name,
+                    t=-1,
+                    theory=np.nan,
+                    theory_se=np.nan,
+                    sim=np.nan,
+                    sim_se=np.nan,
+                    z=np.nan,
+                    max_abs_z=np.nan,
+                )
+            )
             continue
         za = np.where(ok, np.abs(z), -1.0)
         i = int(np.argmax(za))
-        rows.append(dict(name=name, t=int(t_min + i), theory=float(th[sl][i]), theory_se=float(th_se[sl][i]),
-                         sim=float(sm[sl][i]), sim_se=float(sm_se[sl][i]), z=float(z[i]),
-                         max_abs_z=float(za[i])))
+        rows.append(
+            dict(
+                name=name,
+                t=int(t_min + i),
+                theory=float(th[sl][i]),
+                theory_se=float(th_se[sl][i]),
+                sim=float(sm[sl][i]),
+                sim_se=float(sm_se[sl][i]),
+                z=float(z[i]),
+                max_abs_z=float(za[i]),
+            )
+        )
     return rows
 
 
@@ -85,10 +104,10 @@ class ComparisonResult(Result):
     files : dict -- paths written (``figure``, ``netcdf``) when an output directory was given
     """
 
-    spectral: object = None
-    dmft: object = None
-    fixed_point: object = None
-    simulation: object = None
+    spectral: Any = None
+    dmft: Any = None
+    fixed_point: Any = None
+    simulation: Any = None
     table: list = field(default_factory=list)
     dim: int = 0
     files: dict = field(default_factory=dict)
@@ -98,15 +117,38 @@ class ComparisonResult(Result):
         vals = [r["max_abs_z"] for r in self.table if np.isfinite(r["max_abs_z"])]
         return max(vals) if vals else float("nan")
 
+    def to_dict(self) -> dict:
+        """Common fields, the deviation table, ``max_abs_z``, the files written and each part's status."""
+        d = super().to_dict()
+        parts = (
+            ("spectral", self.spectral),
+            ("dmft", self.dmft),
+            ("fixed_point", self.fixed_point),
+            ("simulation", self.simulation),
+        )
+        d.update(
+            max_abs_z=self.max_abs_z,
+            table=list(self.table),
+            files=dict(self.files),
+            dim=int(self.dim),
+            seeds=None if self.simulation is None else int(len(self.simulation.seeds)),
+            parts={k: (None if r is None else dict(status=r.status.label, message=r.message)) for k, r in parts},
+        )
+        return d
+
     def format_table(self) -> str:
         """Plain-text table of the largest deviation per observable."""
         head = f"{'observable':<18}{'t':>5}{'theory':>12}{'± se':>10}{'simulation':>12}{'± se':>10}{'z':>8}"
         lines = [head, "-" * len(head)]
         for r in self.table:
-            lines.append(f"{r['name']:<18}{r['t']:>5}{r['theory']:>12.6g}{r['theory_se']:>10.2g}"
-                         f"{r['sim']:>12.6g}{r['sim_se']:>10.2g}{r['z']:>8.2f}")
-        lines.append(f"largest |z| = {self.max_abs_z:.2f}  (z = deviation / combined standard error; "
-                     f"simulation d = {self.dim}, {len(self.simulation.seeds)} seeds)")
+            lines.append(
+                f"{r['name']:<18}{r['t']:>5}{r['theory']:>12.6g}{r['theory_se']:>10.2g}"
+                f"{r['sim']:>12.6g}{r['sim_se']:>10.2g}{r['z']:>8.2f}"
+            )
+        lines.append(
+            f"largest |z| = {self.max_abs_z:.2f}  (z = deviation / combined standard error; "
+            f"simulation d = {self.dim}, {len(self.simulation.seeds)} seeds)"
+        )
         return "\n".join(lines)
 
     def to_xarray(self):
@@ -118,41 +160,65 @@ class ComparisonResult(Result):
         n = min(th.sizes["t"], sim.sizes["t"])
         t = np.arange(n)
         for name in OBSERVABLES:
-            ds[f"theory_{name}"] = ("t", np.asarray(getattr(self.dmft, name))[:n])
-            ds[f"theory_{name}_se"] = ("t", np.asarray(getattr(self.dmft, f"{name}_se"))[:n])
+            ds[f"theory_{name}"] = ("t", np.asarray(self.dmft.mean(name))[:n])
+            ds[f"theory_{name}_se"] = ("t", np.asarray(self.dmft.se(name))[:n])
             ds[f"sim_{name}"] = ("t", np.asarray(self.simulation.mean(name))[:n])
             ds[f"sim_{name}_se"] = ("t", np.asarray(self.simulation.se(name))[:n])
-            ds[f"sim_{name}_per_seed"] = (("seed", "t"), np.asarray(self.simulation.per_seed[name])[:, :n])
+            ds[f"sim_{name}_per_seed"] = (("seed", "t"), np.asarray(self.simulation.per_replica(name))[:, :n])
         ds = ds.assign_coords(t=t, seed=np.asarray(self.simulation.seeds))
         ds["table_z"] = ("observable", [r["z"] for r in self.table])
         ds["table_t"] = ("observable", [r["t"] for r in self.table])
         ds = ds.assign_coords(observable=[r["name"] for r in self.table])
         attrs = self.metadata()
-        attrs.update(dim=self.dim, max_abs_z=self.max_abs_z,
-                     dmft_samples=getattr(self.dmft, "samples", -1), dmft_batches=getattr(self.dmft, "batches", -1),
-                     dmft_status=self.dmft.status.label, simulation_status=self.simulation.status.label)
+        attrs.update(
+            dim=self.dim,
+            max_abs_z=self.max_abs_z,
+            dmft_samples=int(self.dmft.samples),
+            dmft_batches=int(self.dmft.batches),
+            dmft_status=self.dmft.status.label,
+            simulation_status=self.simulation.status.label,
+        )
         sp = self.spectral
-        attrs.update(spectral_overlap_theory=float(sp.rho), spectral_overlap_sq_theory=float(sp.rho_sq),
-                     spectral_top_eigenvalue_theory=float(sp.top_eigenvalue), spectral_alpha_c=float(sp.alpha_c),
-                     spectral_overlap_sim=float(np.mean(self.simulation.spectral_overlap)),
-                     spectral_overlap_sim_se=_se(self.simulation.spectral_overlap))
+        attrs.update(
+            spectral_overlap_theory=float(sp.rho),
+            spectral_overlap_sq_theory=float(sp.rho_sq),
+            spectral_top_eigenvalue_theory=float(sp.top_eigenvalue),
+            spectral_alpha_c=float(sp.alpha_c),
+            spectral_overlap_sim=float(np.mean(self.simulation.spectral_overlap)),
+            spectral_overlap_sim_se=_se(self.simulation.spectral_overlap),
+        )
         if self.fixed_point is not None:
             fp = self.fixed_point
-            attrs.update(fixed_point_status=fp.status.label,
-                         **{f"fixed_point_{k}": float(getattr(fp, k)) for k in
-                            ("m", "q", "cosine", "error", "train_loss", "gamma", "h_min", "rate", "residual")})
+            attrs.update(
+                fixed_point_status=fp.status.label,
+                **{
+                    f"fixed_point_{k}": float(getattr(fp, k))
+                    for k in ("m", "q", "cosine", "error", "train_loss", "gamma", "h_min", "rate", "residual")
+                },
+            )
         ds.attrs = attrs
         return ds
 
 
 def _se(x) -> float:
-    x = np.asarray(x, dtype=float)
-    return float(np.std(x, ddof=1) / np.sqrt(x.size)) if x.size > 1 else float("nan")
+    from .numerics import standard_error
+
+    return float(standard_error(np.asarray(x, dtype=float).ravel()))
 
 
-def compare(problem: Optional[Problem] = None, *, dim: int = 2000, seeds: int = 8, seed: int = 0,
-            samples: int = 40000, batches: int = 8, fixed_point: bool = True,
-            output_dir=None, progress: bool = False, figure_format: str = "png") -> ComparisonResult:
+def compare(
+    problem: Optional[Problem] = None,
+    *,
+    dim: int = 2000,
+    seeds: int = 8,
+    seed: int = 0,
+    samples: int = 40000,
+    batches: int = 8,
+    fixed_point: bool = True,
+    output_dir=None,
+    progress: bool = False,
+    figure_format: str = "png",
+) -> ComparisonResult:
     """Run theory and simulation on one problem and compare them.
 
     Parameters
@@ -179,62 +245,134 @@ def compare(problem: Optional[Problem] = None, *, dim: int = 2000, seeds: int = 
     -------
     ComparisonResult
     """
-    from .simulate import simulate
+    problem = Problem() if problem is None else problem
+    dmft_settings = _check_compare_args(problem, dim, seeds, output_dir, figure_format, samples, batches)
+    sp, th, fp, sim, timing = _run_parts(problem, dim, seeds, seed, dmft_settings, fixed_point, progress)
+    table = deviation_table(th, sim)
+    table.insert(0, _spectral_row(sp, sim))
+    status, message = _comparison_status(problem, sp, th, sim, fp)
+    res = ComparisonResult(
+        problem=problem,
+        status=status,
+        seed=seed,
+        timing=timing,
+        message=message,
+        spectral=sp,
+        dmft=th,
+        fixed_point=fp,
+        simulation=sim,
+        table=table,
+        dim=int(dim),
+    )
+    if output_dir is not None:
+        _write_outputs(res, Path(output_dir), figure_format)
+    return res
+
+
+def _check_compare_args(problem, dim, seeds, output_dir, figure_format, samples, batches):
+    """Validate every argument of :func:`compare` before any work; returns the DMFT settings."""
+    from .theory.dmft import DMFTSettings
+
+    if not isinstance(problem, Problem):
+        raise TypeError(f"problem must be a sidmft.Problem; got {type(problem).__name__}")
+    if problem.init not in ("spectral", "random"):
+        raise ValueError(
+            f"init must be 'spectral' or 'random' for compare (the theory has no init='given'); got {problem.init!r}"
+        )
+    for name, v, lo, why in (("dim", dim, 10, ""), ("seeds", seeds, 2, " (standard errors need two)")):
+        try:
+            ok = not isinstance(v, bool) and int(v) == v and v >= lo
+        except (TypeError, ValueError, OverflowError):
+            ok = False
+        if not ok:
+            raise ValueError(f"{name} must be a whole number >= {lo}{why}; got {v!r}")
+    settings = DMFTSettings(samples=samples, batches=batches)
+    if output_dir is not None:
+        from matplotlib.backend_bases import FigureCanvasBase
+
+        formats = sorted(FigureCanvasBase.get_supported_filetypes())
+        if figure_format not in formats:
+            raise ValueError(f"figure_format must be one of {formats}; got {figure_format!r}")
+    return settings
+
+
+def _run_parts(problem, dim, seeds, seed, dmft_settings, with_fixed_point, progress):
+    """Spectral theory, DMFT, fixed point (optional) and simulation, each timed."""
+    from .simulator import simulate
     from .theory.dmft import dmft
     from .theory.spectral import spectral
 
-    problem = Problem() if problem is None else problem
-    if int(dim) != dim or dim < 10:
-        raise ValueError(f"dim must be a whole number >= 10; got {dim!r}")
-    if int(seeds) != seeds or seeds < 2:
-        raise ValueError(f"seeds must be a whole number >= 2 (standard errors need two); got {seeds!r}")
     timing = {}
     with Timer() as tt:
         with Timer() as t_sp:
             sp = spectral(problem)
         timing["spectral"] = t_sp.seconds
         with Timer() as t_d:
-            th = dmft(problem, samples=samples, batches=batches, seed=seed, progress=progress)
+            th = dmft(problem, seed=seed, progress=progress, settings=dmft_settings)
         timing["dmft"] = t_d.seconds
-        fp = None
-        if fixed_point:
-            from .theory.fixed_point import fixed_point as solve_fp
-
+        fp: Optional[Result] = None
+        if with_fixed_point:
             with Timer() as t_f:
-                fp = solve_fp(problem, start=th if th.success else None)
+                fp = _fixed_point_part(problem, th)
             timing["fixed_point"] = t_f.seconds
         with Timer() as t_s:
             sim = simulate(problem, dim=dim, seeds=seeds, seed=seed, progress=progress)
         timing["simulate"] = t_s.seconds
     timing["total"] = tt.seconds
+    return sp, th, fp, sim, timing
 
-    table = deviation_table(th, sim)
+
+def _fixed_point_part(problem, th) -> Result:
+    from .theory.fixed_point import fixed_point as solve_fp
+
+    try:
+        return solve_fp(problem, start=th if th.success else None)
+    except Exception as e:  # the problem is valid (checked above) and the fixed point is an
+        # optional asymptote here: report what it raised, keep the other parts
+        return Result(
+            problem=problem, status=Status.FAILED, message=f"the fixed-point solver raised {type(e).__name__}: {e}"
+        )
+
+
+def _spectral_row(sp, sim) -> dict:
+    """Table row of the spectral overlap: theory rho against the simulated overlaps at t = 0."""
     rho_sim = np.asarray(sim.spectral_overlap, dtype=float)
-    table.insert(0, dict(name="spectral_overlap", t=0, theory=float(sp.rho), theory_se=0.0,
-                         sim=float(rho_sim.mean()), sim_se=_se(rho_sim),
-                         z=(float(sp.rho) - float(rho_sim.mean())) / _se(rho_sim) if _se(rho_sim) > 0 else np.nan,
-                         max_abs_z=abs((float(sp.rho) - float(rho_sim.mean())) / _se(rho_sim))
-                         if _se(rho_sim) > 0 else np.nan))
-    statuses = [th.status, sim.status] + ([] if fp is None else [])
+    se = _se(rho_sim)
+    z = (float(sp.rho) - float(rho_sim.mean())) / se if se > 0 else np.nan
+    return dict(
+        name="spectral_overlap",
+        t=0,
+        theory=float(sp.rho),
+        theory_se=0.0,
+        sim=float(rho_sim.mean()),
+        sim_se=se,
+        z=z,
+        max_abs_z=abs(z),
+    )
+
+
+def _comparison_status(problem, sp, th, sim, fp) -> tuple[Status, str]:
+    """The first non-success among the parts that define the comparison (the spectral theory only for a
+    spectral start; the fixed point is an optional asymptote), with every part's message."""
     status = Status.SUCCESS
     msgs = []
-    for part, res in (("spectral", sp), ("dmft", th), ("simulation", sim), ("fixed point", fp)):
-        if res is not None and not res.success:
-            msgs.append(f"{part}: {res.status.label}: {res.message}")
-            if part != "fixed point" and status == Status.SUCCESS:
-                status = res.status
-    res = ComparisonResult(problem=problem, status=status, seed=seed, timing=timing,
-                           message="; ".join(msgs) if msgs else "theory and simulation computed",
-                           spectral=sp, dmft=th, fixed_point=fp, simulation=sim, table=table, dim=int(dim))
-    if output_dir is not None:
-        out = Path(output_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        from ._plot_compare import plot_comparison
+    for part, r in (("spectral", sp), ("dmft", th), ("simulation", sim), ("fixed point", fp)):
+        if r is not None and not r.success:
+            msgs.append(f"{part}: {r.status.label}: {r.message}")
+            counts = part in ("dmft", "simulation") or (part == "spectral" and problem.init == "spectral")
+            if counts and status == Status.SUCCESS:
+                status = r.status
+    return status, ("; ".join(msgs) if msgs else "theory and simulation computed")
 
-        fig_path = out / f"compare.{figure_format}"
-        plot_comparison(res, fig_path)
-        res.files["figure"] = str(fig_path)
-        res.files["netcdf"] = res.save(out / "compare.nc")
-        (out / "table.txt").write_text(res.format_table() + "\n")
-        res.files["table"] = str(out / "table.txt")
-    return res
+
+def _write_outputs(res, out: Path, figure_format: str) -> None:
+    """``compare.<fmt>`` (figure), ``compare.nc`` and ``table.txt`` in ``out``."""
+    from .plot import plot_comparison
+
+    out.mkdir(parents=True, exist_ok=True)
+    fig_path = out / f"compare.{figure_format}"
+    plot_comparison(res, fig_path)
+    res.files["figure"] = str(fig_path)
+    res.files["netcdf"] = res.save(out / "compare.nc")
+    (out / "table.txt").write_text(res.format_table() + "\n")
+    res.files["table"] = str(out / "table.txt")

@@ -8,12 +8,24 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import uuid
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-__all__ = ["save_dataset", "load", "encode_attrs", "problem_from_attrs", "to_jsonable"]
+__all__ = [
+    "save_dataset",
+    "load",
+    "encode_attrs",
+    "problem_from_attrs",
+    "to_jsonable",
+    "atomic_write",
+    "atomic_write_text",
+]
 
 
 def encode_attrs(attrs: dict) -> dict:
@@ -39,11 +51,66 @@ def encode_attrs(attrs: dict) -> dict:
     return out
 
 
+def atomic_write(path, write: Callable[[Path], None]) -> Path:
+    """Write ``path`` (a file or a directory such as a zarr store) so that no reader sees half of it.
+
+    ``write(tmp)`` writes the content to a temporary sibling ``<name>.tmp<pid>-<hex>``, which is
+    then renamed onto ``path``; an existing directory at ``path`` is first moved aside to
+    ``<name>.old<pid>-<hex>`` and deleted after the swap.  If ``write`` raises, the temporary
+    is removed and the exception propagates; ``path`` is left as it was.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     print(atomic_write(pathlib.Path(d) / "a.txt", lambda tmp: tmp.write_text("hello")).read_text())
+    hello
+    """
+    path = Path(path)
+    tag = f"{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    tmp = path.with_name(f"{path.name}.tmp{tag}")
+    old = path.with_name(f"{path.name}.old{tag}")
+    try:
+        write(tmp)
+        moved = path.is_dir() and not path.is_symlink()
+        if moved:
+            os.replace(path, old)
+        try:
+            os.replace(tmp, path)
+        except OSError:
+            if moved:
+                os.replace(old, path)
+            raise
+    finally:
+        _remove(tmp)
+        _remove(old)
+    return path
+
+
+def _remove(p: Path) -> None:
+    if p.is_dir() and not p.is_symlink():
+        shutil.rmtree(p, ignore_errors=True)
+    elif p.exists() or p.is_symlink():
+        p.unlink()
+
+
+def atomic_write_text(path, text: str) -> Path:
+    """Write ``text`` to ``path`` atomically (see :func:`atomic_write`), synced to disk first."""
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+
+    return atomic_write(path, write)
+
+
 def save_dataset(ds: xr.Dataset, path) -> str:
     """Save ``ds`` to ``path`` (``.zarr`` -> zarr store, else netCDF via h5netcdf).
 
-    The file is written to a temporary name and renamed, so an interrupted write never
-    leaves a truncated result behind.
+    Written through :func:`atomic_write` (a temporary name, then a rename), so an interrupted
+    write never leaves a truncated result behind.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -52,11 +119,18 @@ def save_dataset(ds: xr.Dataset, path) -> str:
     for v in ds.variables.values():
         v.attrs = encode_attrs(v.attrs)
     if path.suffix == ".zarr":
-        ds.to_zarr(path, mode="w")
-        return str(path)
-    tmp = path.with_name(path.name + ".tmp")
-    ds.to_netcdf(tmp, engine="h5netcdf")
-    os.replace(tmp, path)
+
+        def write(tmp: Path) -> None:
+            with warnings.catch_warnings():
+                # zarr 3 warns that consolidated metadata is not part of its v3 spec; xarray reads it fine
+                warnings.filterwarnings("ignore", message="Consolidated metadata is currently not part")
+                ds.to_zarr(tmp, mode="w")
+    else:
+
+        def write(tmp: Path) -> None:
+            ds.to_netcdf(tmp, engine="h5netcdf")
+
+    atomic_write(path, write)
     return str(path)
 
 
@@ -64,13 +138,19 @@ def load(path) -> xr.Dataset:
     """Load a result file written by :func:`save_dataset` (fully into memory)."""
     path = Path(path)
     if path.suffix == ".zarr" or path.is_dir():
-        return xr.open_zarr(path).load()
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Consolidated metadata is currently not part")
+            return xr.open_zarr(path).load()
     with xr.open_dataset(path, engine="h5netcdf") as ds:
         return ds.load()
 
 
-def problem_from_attrs(attrs: dict):
-    """Rebuild the :class:`~sidmft.Problem` recorded in a result file's attributes."""
+def problem_from_attrs(attrs: dict, x0=None):
+    """Rebuild the :class:`~sidmft.Problem` recorded in a result file's attributes.
+
+    ``x0`` is the given start (``init="given"``), which a file keeps in a data variable
+    (``x0_given``) rather than in the attributes.
+    """
     from .problem import PROBLEM_FIELDS, Problem
 
     d = {}
@@ -81,6 +161,8 @@ def problem_from_attrs(attrs: dict):
         if isinstance(v, np.generic):
             v = v.item()
         d[k] = v
+    if x0 is not None:
+        return Problem(**d, x0=np.asarray(x0, dtype=float))
     return Problem.from_dict(d)
 
 

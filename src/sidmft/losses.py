@@ -1,6 +1,6 @@
 """Losses l(y, r) with their first two derivatives in r, in a registry.
 
-The objective of gradient descent is (THEORY.md §0)
+The objective of gradient descent is (docs/theory.md §0)
 
     L(x) = (1/alpha) sum_i l(y_i, <a_i, x>) + (lam/2) ||x||^2 .
 
@@ -10,6 +10,12 @@ A loss is three vectorised functions ``value``, ``grad`` (dl/dr) and ``hess`` (d
 without it run on the numpy reference path.  ``prox`` optionally solves
 r + gamma * l'(y, r) = w (used by the fixed-point solver; a generic Newton solver is used
 otherwise).
+
+Array namespaces.  The built-in losses are registered with ``array_namespace=True``: their
+``value`` and ``grad`` take an optional keyword ``xp`` (default ``numpy``) and then use only
+``xp`` operations, so the JAX backend of the simulator evaluates the same registry functions with
+``xp=jax.numpy`` (``sidmft.simulate(..., backend="jax")``).  A registered loss without that
+flag is refused by the JAX backend with a message saying how to add it.
 
 Register your own in a few lines::
 
@@ -22,8 +28,9 @@ Register your own in a few lines::
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Optional
 
 import numpy as np
 
@@ -42,6 +49,17 @@ class Loss:
     prox: Optional[Callable] = field(default=None, compare=False)
     #: ``True`` when hess is bounded (the DMFT long-time limit is then unconditionally stable)
     bounded_hessian: bool = False
+    #: ``True`` when ``value`` and ``grad`` accept ``xp=`` (an array namespace: numpy, jax.numpy)
+    array_namespace: bool = False
+
+    def check_array_namespace(self, backend: str) -> None:
+        """Raise ``ValueError`` unless ``value``/``grad`` accept ``xp=`` (needed by ``backend``)."""
+        if not self.array_namespace:
+            raise ValueError(
+                f"loss {self.name!r} does not support backend={backend!r}: its value/grad must accept an array "
+                f"namespace keyword xp= (numpy or jax.numpy) and be registered with array_namespace=True; "
+                f"use backend='numba' or 'numpy' for it"
+            )
 
 
 LOSSES: dict[str, Loss] = {}
@@ -56,9 +74,10 @@ def register_loss(
     scalar_grad: Optional[Callable] = None,
     prox: Optional[Callable] = None,
     bounded_hessian: bool = False,
+    array_namespace: bool = False,
     overwrite: bool = False,
 ) -> Loss:
-    """Register a loss. See the module docstring for an example."""
+    """Register a loss. See the module docstring for an example (``array_namespace``: see there too)."""
     if not isinstance(name, str) or not name:
         raise ValueError(f"loss name must be a non-empty string, got {name!r}")
     if name in LOSSES and not overwrite:
@@ -66,7 +85,7 @@ def register_loss(
     for k, f in (("value", value), ("grad", grad), ("hess", hess)):
         if not callable(f):
             raise TypeError(f"{k} of loss {name!r} must be callable")
-    loss = Loss(name, value, grad, hess, scalar_grad, prox, bounded_hessian)
+    loss = Loss(name, value, grad, hess, scalar_grad, prox, bounded_hessian, bool(array_namespace))
     LOSSES[name] = loss
     return loss
 
@@ -90,10 +109,11 @@ def _int_scalar_grad(y, r):
 
 register_loss(
     "intensity",
-    value=lambda y, r: 0.25 * (r * r - y) ** 2,
-    grad=lambda y, r: (r * r - y) * r,
+    value=lambda y, r, xp=np: 0.25 * (r * r - y) ** 2,
+    grad=lambda y, r, xp=np: (r * r - y) * r,
     hess=lambda y, r: 3.0 * r * r - y,
     scalar_grad=_int_scalar_grad,
+    array_namespace=True,
 )
 
 
@@ -109,12 +129,13 @@ def _amp_scalar_grad(y, r):
 
 register_loss(
     "amplitude",
-    value=lambda y, r: 0.5 * (np.abs(r) - np.sqrt(np.maximum(y, 0.0))) ** 2,
-    grad=lambda y, r: r - np.sqrt(np.maximum(y, 0.0)) * np.sign(r),
+    value=lambda y, r, xp=np: 0.5 * (xp.abs(r) - xp.sqrt(xp.maximum(y, 0.0))) ** 2,
+    grad=lambda y, r, xp=np: r - xp.sqrt(xp.maximum(y, 0.0)) * xp.sign(r),
     # l'' = 1 away from r = 0 (the kink at r = 0 carries a measure-zero delta, ignored)
     hess=lambda y, r: np.ones(np.broadcast(y, r).shape),
     scalar_grad=_amp_scalar_grad,
     bounded_hessian=True,
+    array_namespace=True,
 )
 
 
@@ -125,21 +146,24 @@ def _sq_scalar_grad(y, r):
 
 register_loss(
     "square",
-    value=lambda y, r: 0.5 * (r - y) ** 2,
-    grad=lambda y, r: r - y,
+    value=lambda y, r, xp=np: 0.5 * (r - y) ** 2,
+    grad=lambda y, r, xp=np: r - y,
     hess=lambda y, r: np.ones(np.broadcast(y, r).shape),
     scalar_grad=_sq_scalar_grad,
     prox=lambda y, w, gamma: (w + gamma * y) / (1.0 + gamma),
     bounded_hessian=True,
+    array_namespace=True,
 )
 
 
 # --- logistic: log(1 + exp(-y r)), y in {-1, +1} ----------------------------------------
-def _log_value(y, r):
-    return np.logaddexp(0.0, -y * r)
+def _log_value(y, r, xp=np):
+    return xp.logaddexp(0.0, -y * r)
 
 
-def _log_grad(y, r):
+def _log_grad(y, r, xp=np):
+    if xp is not np:  # sigmoid(-t) = exp(-log(1 + e^t)), stable for either sign of t
+        return -y * xp.exp(-xp.logaddexp(0.0, y * r))
     from scipy.special import expit
 
     return -y * expit(-y * r)
@@ -167,4 +191,5 @@ register_loss(
     hess=_log_hess,
     scalar_grad=_log_scalar_grad,
     bounded_hessian=True,
+    array_namespace=True,
 )

@@ -28,12 +28,15 @@ Register a new link with :func:`register_model`::
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Optional
 
 import numpy as np
-from numpy.polynomial.hermite_e import hermegauss
 from scipy.special import expit
+
+from .numerics import gauss_hermite
 
 __all__ = [
     "Model",
@@ -44,12 +47,6 @@ __all__ = [
     "available_models",
     "MODELS",
 ]
-
-
-def _gauss_hermite_prob(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Nodes/weights for E[h(e)], e ~ N(0,1) (probabilists' Hermite)."""
-    x, w = hermegauss(n)
-    return x, w / np.sqrt(2.0 * np.pi)
 
 
 @dataclass(frozen=True)
@@ -90,7 +87,7 @@ class Model:
         q = np.asarray(q, dtype=float)
         shape = np.broadcast(m, q).shape
         m, q = np.broadcast_to(m, shape).ravel(), np.broadcast_to(q, shape).ravel()
-        x, w = _gauss_hermite_prob(n_nodes)
+        x, w = gauss_hermite(n_nodes)
         z = x[:, None]  # (n,1)
         e = x[None, :]  # (1,n)
         ww = w[:, None] * w[None, :]
@@ -133,7 +130,7 @@ class AdditiveModel(Model):
         g = np.asarray(self.link(np.asarray(z, dtype=float)), dtype=float)
         if self.noise == 0:
             return g[..., None], np.ones(g.shape + (1,))
-        x, w = _gauss_hermite_prob(n_noise)
+        x, w = gauss_hermite(n_noise)
         return g[..., None] + self.noise * x, np.broadcast_to(w, g.shape + (n_noise,))
 
     def predict(self, r):
@@ -152,7 +149,7 @@ class BinaryModel(Model):
     P(y = 1 | z) = sigmoid(z / noise), and ``noise = 0`` gives y = sign(z).
     """
 
-    prob: Callable[[np.ndarray, float], np.ndarray] = field(default=None, compare=False)
+    prob: Optional[Callable[[np.ndarray, float], np.ndarray]] = field(default=None, compare=False)
 
     def _p(self, z):
         return np.clip(np.asarray(self.prob(np.asarray(z, dtype=float), self.noise), dtype=float), 0.0, 1.0)
@@ -185,6 +182,12 @@ def _logistic_prob(z, noise):
 MODELS: dict[str, Callable[[float], Model]] = {}
 
 
+def _make_model(name: str, kind: str, link: Callable, kinks: tuple, noise: float) -> Model:
+    if kind == "additive":
+        return AdditiveModel(name, float(noise), link, kinks)
+    return BinaryModel(name, float(noise), link)
+
+
 def register_model(
     name: str,
     link: Callable,
@@ -214,12 +217,9 @@ def register_model(
         raise ValueError(f"model {name!r} is already registered (pass overwrite=True to replace it)")
     if not callable(link):
         raise TypeError(f"link for model {name!r} must be callable, got {type(link).__name__}")
-    if kind == "additive":
-        MODELS[name] = lambda noise, _l=link, _k=tuple(kinks): AdditiveModel(name, float(noise), _l, _k)
-    elif kind == "binary":
-        MODELS[name] = lambda noise, _l=link: BinaryModel(name, float(noise), _l)
-    else:
+    if kind not in ("additive", "binary"):
         raise ValueError(f"kind must be one of 'additive', 'binary'; got {kind!r}")
+    MODELS[name] = functools.partial(_make_model, name, kind, link, tuple(kinks))
 
 
 def available_models() -> list[str]:

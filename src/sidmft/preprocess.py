@@ -17,15 +17,14 @@ finite) and ``breakpoints`` (y-values where T is not smooth or singular, for qua
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Optional
 
 import numpy as np
 
 from .models import AdditiveModel, BinaryModel, Model
 
-__all__ = ["Preprocessing", "get_preprocessing", "register_preprocessing", "PREPROCESSINGS",
-           "conditional_z2"]
+__all__ = ["Preprocessing", "get_preprocessing", "register_preprocessing", "PREPROCESSINGS", "conditional_z2"]
 
 
 @dataclass(frozen=True)
@@ -106,11 +105,11 @@ def conditional_z2(model: Model) -> Callable[[np.ndarray], np.ndarray]:
         flat = y.ravel()
         out = np.empty(flat.shape)
         for s in range(0, flat.size, 256):
-            yy = flat[s:s + 256, None]
+            yy = flat[s : s + 256, None]
             logw = -0.5 * ((yy - g[None, :]) / sig) ** 2 - 0.5 * zg[None, :] ** 2
             logw -= logw.max(axis=1, keepdims=True)
             w = np.exp(logw)
-            out[s:s + 256] = (w @ zg**2) / w.sum(axis=1)
+            out[s : s + 256] = (w @ zg**2) / w.sum(axis=1)
         return out.reshape(y.shape)
 
     return noisy
@@ -162,9 +161,14 @@ def _mm(arg, model, alpha):
     if not c > 1:
         raise ValueError(
             f"preprocess 'mm' = (y_+ - 1)/(y_+ + c - 1) needs c = sqrt(alpha) > 1 (alpha > 1), "
-            f"got c = {c:g}; use 'lal' or 'clip:C' for alpha <= 1")
-    return Preprocessing("mm" if arg is None else f"mm:{arg}",
-                         lambda y: (np.maximum(y, 0.0) - 1.0) / (np.maximum(y, 0.0) + c - 1.0), 1.0, (0.0,))
+            f"got c = {c:g}; use 'lal' or 'clip:C' for alpha <= 1"
+        )
+    return Preprocessing(
+        "mm" if arg is None else f"mm:{arg}",
+        lambda y: (np.maximum(y, 0.0) - 1.0) / (np.maximum(y, 0.0) + c - 1.0),
+        1.0,
+        (0.0,),
+    )
 
 
 def _lal(arg, model, alpha):
@@ -191,13 +195,15 @@ def get_preprocessing(spec, model: Model, alpha: float) -> Preprocessing:
     if isinstance(spec, Preprocessing):
         return spec
     if callable(spec):
-        warnings.warn("preprocess given as a bare callable: sup T unknown (assumed inf); wrap it in "
-                      "sidmft.Preprocessing(name, fn, sup=...) for the spectral theory", stacklevel=3)
+        warnings.warn(
+            "preprocess given as a bare callable: sup T unknown (assumed inf); wrap it in "
+            "sidmft.Preprocessing(name, fn, sup=...) for the spectral theory",
+            stacklevel=3,
+        )
         return Preprocessing(getattr(spec, "__name__", "custom"), spec, np.inf, ())
     if not isinstance(spec, str):
         raise TypeError(f"preprocess must be a spec string, a Preprocessing or a callable; got {spec!r}")
     name, _, arg = spec.partition(":")
     if name not in PREPROCESSINGS:
-        raise ValueError(f"preprocess must be one of {sorted(PREPROCESSINGS)} (with ':C' for trim/clip); "
-                         f"got {spec!r}")
+        raise ValueError(f"preprocess must be one of {sorted(PREPROCESSINGS)} (with ':C' for trim/clip); got {spec!r}")
     return PREPROCESSINGS[name](arg or None, model, alpha)

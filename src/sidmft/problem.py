@@ -2,12 +2,12 @@
 
 A :class:`Problem` fixes the model (link + noise), the loss, the preprocessing T of the
 spectral initialisation, the sample ratio alpha = n/d, the ridge lam, the step size eta,
-the horizon ``steps`` and the initialisation.  Conventions are THEORY.md §0:
+the horizon ``steps`` and the initialisation.  Conventions are docs/theory.md §0:
 
     L(x) = (1/alpha) sum_i l(y_i, <a_i, x>) + (lam/2)||x||^2,  a_i ~ N(0, I_d/d), ||x*||^2 = d,
     x^{t+1} = x^t - eta * grad L(x^t),   x^0 = kappa * v  (spectral, ||v||^2 = d).
 
-The simulator (:mod:`sidmft.simulate`), the spectral theory, the DMFT and the fixed point
+The simulator (:mod:`sidmft.simulator`), the spectral theory, the DMFT and the fixed point
 all take the same ``Problem``, so theory and experiment are compared without glue.
 """
 
@@ -30,8 +30,7 @@ __all__ = ["Problem", "INITS"]
 INITS = ("spectral", "random", "given")
 
 #: fields that define the problem (recorded in every result file)
-PROBLEM_FIELDS = ("model", "noise", "loss", "preprocess", "alpha", "lam", "eta", "steps",
-                  "init", "kappa", "m0", "q0")
+PROBLEM_FIELDS = ("model", "noise", "loss", "preprocess", "alpha", "lam", "eta", "steps", "init", "kappa", "m0", "q0")
 
 
 def _check_number(name, value, lo=None, hi=None, lo_open=False, integer=False):
@@ -51,6 +50,15 @@ def _check_number(name, value, lo=None, hi=None, lo_open=False, integer=False):
     if hi is not None and v > hi:
         raise ValueError(f"{name} must be <= {hi}; got {value!r}")
     return v
+
+
+def _mean_label(model: Model) -> float:
+    """E[y] by the label-moment quadrature of the theory (graded Gauss-Legendre in z, split at the
+    kinks of the link, so kinked links such as relu are integrated to ~1e-12, not O(1/nodes))."""
+    from .theory._quadrature import moment_rule
+
+    rule = moment_rule(model)
+    return float(rule.W[:, 0] @ rule.y)
 
 
 @dataclass(frozen=True)
@@ -81,7 +89,9 @@ class Problem:
         ``m0`` and squared norm ``q0``; ``given``: the vector ``x0`` (simulation only).
     kappa : float or "empirical"
         Norm of the spectral start (||x0||^2/d = kappa^2); ``"empirical"`` uses
-        sqrt(mean y) (the usual WF estimate; needs E[y] > 0).
+        sqrt(mean y) (the usual WF estimate): the simulator uses the sample mean of y, the
+        theory E[y] by quadrature.  Needs E[y] > 0 (checked here for ``init="spectral"``, so
+        e.g. the linear and logistic models, E[y] = 0, raise ValueError).
     m0, q0 : float
         Overlap <x0, x*>/d and squared norm ||x0||^2/d for ``init="random"`` (m0^2 <= q0).
     x0 : array, optional
@@ -126,8 +136,10 @@ class Problem:
             s(self, "q0", _check_number("q0", self.q0, 0, lo_open=True))
             m0 = _check_number("m0", self.m0)
             if m0 * m0 > self.q0 * (1 + 1e-12):
-                raise ValueError(f"m0 must satisfy m0^2 <= q0 (Cauchy-Schwarz), i.e. |m0| <= {math.sqrt(self.q0):g}; "
-                                 f"got m0 = {m0!r}, q0 = {self.q0!r}")
+                raise ValueError(
+                    f"m0 must satisfy m0^2 <= q0 (Cauchy-Schwarz), i.e. |m0| <= {math.sqrt(self.q0):g}; "
+                    f"got m0 = {m0!r}, q0 = {self.q0!r}"
+                )
             s(self, "m0", m0)
         else:
             for k in ("m0", "q0"):
@@ -142,10 +154,20 @@ class Problem:
             s(self, "x0", x0)
         elif self.x0 is not None:
             raise ValueError(f"x0 is only used with init='given' (init is {self.init!r})")
+        if self.kappa == "empirical" and self.init == "spectral":
+            my = _mean_label(model)
+            if not my > 1e-10:
+                raise ValueError(
+                    f"kappa='empirical' (sqrt(mean y)) needs E[y] > 0; model {model.name!r} with noise "
+                    f"{model.noise:g} has E[y] = {my:.3g}: give kappa as a number > 0"
+                )
         T = get_preprocessing(self.preprocess, model, self.alpha)
         if self.init == "spectral" and not np.isfinite(T.sup):
-            warnings.warn(f"preprocess {T.name!r} is unbounded above (sup T = inf): the spectral theory "
-                          "(sup T < inf) does not apply and the top eigenvector may localise", stacklevel=3)
+            warnings.warn(
+                f"preprocess {T.name!r} is unbounded above (sup T = inf): the spectral theory "
+                "(sup T < inf) does not apply and the top eigenvector may localise",
+                stacklevel=3,
+            )
         # resolved objects (not part of equality)
         s(self, "_model", model)
         s(self, "_loss", loss)
@@ -161,35 +183,31 @@ class Problem:
     @property
     def model_obj(self) -> Model:
         """The resolved :class:`~sidmft.models.Model` (noise bound in)."""
-        return self._model
+        model: Model = self.__dict__["_model"]
+        return model
 
     @property
     def loss_obj(self) -> Loss:
-        return self._loss
+        loss: Loss = self.__dict__["_loss"]
+        return loss
 
     @property
     def T(self) -> Preprocessing:
         """The resolved preprocessing (callable: ``problem.T(y)``)."""
-        return self._T
+        T: Preprocessing = self.__dict__["_T"]
+        return T
 
     def kappa_value(self, y: Optional[np.ndarray] = None) -> float:
         """kappa as a number: sqrt(mean y) on data ``y`` (or sqrt(E[y]) by quadrature) if 'empirical'."""
         if not isinstance(self.kappa, str):
             return float(self.kappa)
-        if y is not None:
-            my = float(np.mean(y))
-        else:
-            from numpy.polynomial.hermite_e import hermegauss
-
-            z, w = hermegauss(80)
-            Y, W = self.model_obj.label_nodes(z)
-            my = float(np.sum(w[:, None] * W * Y) / np.sqrt(2 * np.pi))
+        my = float(np.mean(y)) if y is not None else _mean_label(self.model_obj)
         if not my > 0:
             raise ValueError(f"kappa='empirical' needs mean(y) > 0; got {my:g} for model {self.model!r}")
         return math.sqrt(my)
 
     # -- conversions ----------------------------------------------------------------
-    def replace(self, **changes) -> "Problem":
+    def replace(self, **changes) -> Problem:
         """A copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)
 
@@ -198,7 +216,7 @@ class Problem:
         return {k: getattr(self, k) for k in PROBLEM_FIELDS}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Problem":
+    def from_dict(cls, d: dict) -> Problem:
         return cls(**{k: d[k] for k in PROBLEM_FIELDS if k in d and d[k] is not None})
 
     def __hash__(self):

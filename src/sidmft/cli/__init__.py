@@ -5,6 +5,12 @@ Every subcommand that describes a problem takes the same problem flags
 ``sidmft fixed-point`` and ``sidmft compare`` can be pointed at the same problem by
 changing only the subcommand name.  ``--json`` prints one JSON object on stdout; progress
 bars and messages go to stderr.
+
+Exit status (one table, :data:`EXIT_CODES`, used by every subcommand through
+:func:`exit_for`): 0 only when the command's status is ``success``; a computation that ended
+in another status still writes its JSON and files, prints one line ``sidmft CMD: LABEL (exit
+N): MESSAGE`` on stderr and exits with that status's own code; 2 is a usage error (click);
+1 is an uncaught Python exception (a bug).
 """
 
 from __future__ import annotations
@@ -18,7 +24,47 @@ import click
 from .._version import __version__
 from ..io import to_jsonable
 
-__all__ = ["main", "problem_options", "problem_from_options", "echo_json"]
+__all__ = ["main", "problem_options", "problem_from_options", "echo_json", "EXIT_CODES", "exit_code", "exit_for"]
+
+#: Exit status of every ``sidmft`` command, keyed by status label (:attr:`sidmft.Status.label`),
+#: plus ``usage-error`` (click's own code 2) and ``internal-error`` (an uncaught Python
+#: exception, i.e. a bug).  Documented in README.md, section "Exit codes".
+EXIT_CODES = {
+    "success": 0,
+    "internal-error": 1,
+    "usage-error": 2,
+    "diverged": 3,
+    "blowup": 4,
+    "not-converged": 5,
+    "below-threshold": 6,
+    "not-applicable": 7,
+    "failed": 8,
+}
+
+
+def exit_code(status) -> int:
+    """Exit status for ``status`` (a :class:`~sidmft.Status` or its label, see :data:`EXIT_CODES`)."""
+    label = getattr(status, "label", status)
+    try:
+        return EXIT_CODES[str(label)]
+    except KeyError:
+        raise ValueError(f"status must be one of {', '.join(EXIT_CODES)}; got {status!r}") from None
+
+
+def exit_for(status, message: str = "") -> None:
+    """End the running command with the exit status of ``status``; return if it is success.
+
+    Call it *after* the JSON and the files have been written.  A non-success status prints
+    one line ``sidmft CMD: LABEL (exit N): MESSAGE`` on stderr, then exits with N."""
+    code = exit_code(status)
+    if code == 0:
+        return
+    label = str(getattr(status, "label", status))
+    ctx = click.get_current_context(silent=True)
+    name = f"sidmft {ctx.command.name}" if ctx is not None and ctx.command.name else "sidmft"
+    text = " ".join(str(message or "").split())  # one line
+    click.echo(f"{name}: {label} (exit {code}){': ' + text if text else ''}", err=True)
+    sys.exit(code)
 
 
 def _float_or_empirical(value):
@@ -30,8 +76,7 @@ def _float_or_empirical(value):
         raise click.BadParameter("must be a number > 0 or 'empirical'") from None
 
 
-PROBLEM_FLAGS = ("model", "noise", "loss", "preprocess", "alpha", "lam", "eta", "steps", "kappa",
-                 "init", "m0", "q0")
+PROBLEM_FLAGS = ("model", "noise", "loss", "preprocess", "alpha", "lam", "eta", "steps", "kappa", "init", "m0", "q0")
 
 
 def problem_options(fn=None, *, alpha_type=float):
@@ -41,23 +86,54 @@ def problem_options(fn=None, *, alpha_type=float):
 
     def deco(f):
         opts = [
-            click.option("--model", default="phase-retrieval", show_default=True,
-                         help="Model (link + noise): phase-retrieval, linear, relu, logistic or a registered name."),
-            click.option("--noise", default=0.0, show_default=True, type=float,
-                         help="Noise level (additive std; temperature for logistic)."),
-            click.option("--loss", default="intensity", show_default=True,
-                         help="Loss: intensity, amplitude, square, logistic or a registered name."),
-            click.option("--preprocess", default="lal", show_default=True,
-                         help="Spectral preprocessing T: lal, mm, clip:C, trim:C, identity."),
-            click.option("--alpha", default="3.0" if alpha_type is str else 3.0, show_default=True,
-                         type=alpha_type, help="Sample ratio n/d."),
+            click.option(
+                "--model",
+                default="phase-retrieval",
+                show_default=True,
+                help="Model (link + noise): phase-retrieval, linear, relu, logistic or a registered name.",
+            ),
+            click.option(
+                "--noise",
+                default=0.0,
+                show_default=True,
+                type=float,
+                help="Noise level (additive std; temperature for logistic).",
+            ),
+            click.option(
+                "--loss",
+                default="intensity",
+                show_default=True,
+                help="Loss: intensity, amplitude, square, logistic or a registered name.",
+            ),
+            click.option(
+                "--preprocess",
+                default="lal",
+                show_default=True,
+                help="Spectral preprocessing T: lal, mm, clip:C, trim:C, identity.",
+            ),
+            click.option(
+                "--alpha",
+                default="3.0" if alpha_type is str else 3.0,
+                show_default=True,
+                type=alpha_type,
+                help="Sample ratio n/d.",
+            ),
             click.option("--lam", default=0.1, show_default=True, type=float, help="Ridge penalty lambda >= 0."),
             click.option("--eta", default=0.1, show_default=True, type=float, help="GD step size eta > 0."),
             click.option("--steps", default=50, show_default=True, type=int, help="Number of GD steps."),
-            click.option("--kappa", default="1.0", show_default=True,
-                         help="Norm of the spectral start, or 'empirical' (sqrt(mean y))."),
-            click.option("--init", default="spectral", show_default=True,
-                         type=click.Choice(["spectral", "random"]), help="Initialisation."),
+            click.option(
+                "--kappa",
+                default="1.0",
+                show_default=True,
+                help="Norm of the spectral start, or 'empirical' (sqrt(mean y)).",
+            ),
+            click.option(
+                "--init",
+                default="spectral",
+                show_default=True,
+                type=click.Choice(["spectral", "random"]),
+                help="Initialisation.",
+            ),
             click.option("--m0", default=None, type=float, help="Initial overlap <x0,x*>/d (init=random)."),
             click.option("--q0", default=None, type=float, help="Initial squared norm ||x0||^2/d (init=random)."),
         ]

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
-from . import echo_json, problem_from_options, problem_options
+from . import echo_json, exit_code, exit_for, problem_from_options, problem_options
 
 
 @click.command("compare")
@@ -17,29 +15,58 @@ from . import echo_json, problem_from_options, problem_options
 @click.option("--samples", default=40000, show_default=True, type=int, help="DMFT Monte-Carlo paths M.")
 @click.option("--batches", default=8, show_default=True, type=int, help="DMFT independent batches (error bars).")
 @click.option("--no-fixed-point", is_flag=True, help="Skip the long-time fixed point.")
-@click.option("--output-dir", default="sidmft-out", show_default=True, type=click.Path(file_okay=False),
-              help="Where compare.png, compare.nc and table.txt are written.")
+@click.option(
+    "--output-dir",
+    default="sidmft-out",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Where compare.png, compare.nc and table.txt are written.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 def command(dim, seeds, seed, samples, batches, no_fixed_point, output_dir, as_json, no_progress, **opts):
-    """Theory (spectral + DMFT + fixed point) next to simulated GD on the same problem."""
+    """Theory (spectral + DMFT + fixed point) next to simulated GD on the same problem.
+
+    \b
+    Exit status: 0 success, 2 usage error, 3 diverged, 4 blowup,
+    5 not-converged, 6 below-threshold, 7 not-applicable, 8 failed: the status
+    of the first part that did not succeed, in the order spectral (spectral
+    start only), DMFT, simulation.  The fixed point (the long-time asymptote
+    drawn for reference) does not decide: when it fails it is not drawn and a
+    warning is printed.  Files and --json are written in every case (README:
+    Exit codes).
+    """
     from ..comparison import compare
 
     problem = problem_from_options(opts)
     try:
-        res = compare(problem, dim=dim, seeds=seeds, seed=seed, samples=samples, batches=batches,
-                      fixed_point=not no_fixed_point, output_dir=output_dir,
-                      progress=not (no_progress or as_json))
+        res = compare(
+            problem,
+            dim=dim,
+            seeds=seeds,
+            seed=seed,
+            samples=samples,
+            batches=batches,
+            fixed_point=not no_fixed_point,
+            output_dir=output_dir,
+            progress=not (no_progress or as_json),
+        )
     except ValueError as e:
         raise click.UsageError(str(e)) from None
     if as_json:
-        echo_json(dict(status=res.status.label, message=res.message, max_abs_z=res.max_abs_z,
-                       table=res.table, files=res.files, timing=res.timing, problem=problem.to_dict(),
-                       dim=dim, seeds=seeds))
+        d = res.to_dict()
+        d.update(exit_code=exit_code(res.status))
+        echo_json(d)
     else:
         click.echo(res.format_table())
         for k, v in res.files.items():
             click.echo(f"{k}: {v}")
         click.echo(f"status: {res.status.label} ({res.message}); {res.timing['total']:.1f} s")
-    if not res.success:
-        sys.exit(1)
+    fp = res.fixed_point
+    if fp is not None and not fp.success:
+        msg = " ".join(str(fp.message).split())
+        click.echo(
+            f"sidmft compare: warning: fixed point {fp.status.label} (not drawn; exit status unchanged): {msg}",
+            err=True,
+        )
+    exit_for(res.status, res.message)

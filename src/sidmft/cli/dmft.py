@@ -1,74 +1,104 @@
-"""``sidmft dmft``: d -> inf trajectory of GD by the Monte-Carlo DMFT (THEORY.md §2, §4)."""
+"""``sidmft dmft``: d -> inf trajectory of GD by the Monte-Carlo DMFT (docs/theory.md §2, §4)."""
 
 from __future__ import annotations
 
 import math
-import sys
 
 import click
 import numpy as np
 
-from . import echo_json, problem_from_options, problem_options
+from . import echo_json, exit_code, exit_for, problem_from_options, problem_options
 
 __all__ = ["command"]
 
 
 @click.command("dmft")
 @problem_options
-@click.option("--samples", "-M", default=20000, show_default=True, type=int,
-              help="Monte-Carlo paths in total (split over the batches).")
-@click.option("--batches", "-B", default=4, show_default=True, type=int,
-              help="Independent solves; the standard errors are their spread / sqrt(B).")
+@click.option(
+    "--samples",
+    "-M",
+    default=20000,
+    show_default=True,
+    type=int,
+    help="Monte-Carlo paths in total (split over the batches).",
+)
+@click.option(
+    "--batches",
+    "-B",
+    default=4,
+    show_default=True,
+    type=int,
+    help="Independent solves; the standard errors are their spread / sqrt(B).",
+)
 @click.option("--seed", default=0, show_default=True, type=int, help="Root seed (batch b uses spawn key (b,)).")
-@click.option("--precision", default="float32", show_default=True, type=click.Choice(["float32", "float64"]),
-              help="Per-path histories and reverse sweep (averages are always float64); float64 is ~2x slower.")
-@click.option("--naive", is_flag=True, help="Demonstration only: treat the spectral start as data independent "
-                                            "(THEORY.md §2.5; wrong).")
-@click.option("--output", "-o", default=None, type=click.Path(dir_okay=False),
-              help="Write the result (observables, errors, kernels) to netCDF (.nc) or zarr (.zarr).")
+@click.option(
+    "--precision",
+    default="float32",
+    show_default=True,
+    type=click.Choice(["float32", "float64"]),
+    help="Per-path histories and reverse sweep (averages are always float64); float64 is ~2x slower.",
+)
+@click.option(
+    "--naive",
+    is_flag=True,
+    help="Demonstration only: treat the spectral start as data independent (docs/theory.md §2.5; wrong).",
+)
+@click.option(
+    "--output",
+    "-o",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Write the result (observables, errors, kernels) to netCDF (.nc) or zarr (.zarr).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option("--no-progress", is_flag=True, help="No progress bar on stderr.")
 def command(samples, batches, seed, precision, naive, output, as_json, no_progress, **opts):
     """Solve the DMFT of gradient descent from the spectral (or a random) start.
 
     Prints m, q, cosine, error, training loss, objective, gradient norm and test error with
-    Monte-Carlo standard errors at every step (a table, or --json).  Exit status 0 on success,
-    2 on bad input; a blow-up or a start below the spectral threshold is reported in the status
-    and message (exit status 1).
+    Monte-Carlo standard errors at every step (a table, or --json).
+
+    \b
+    Exit status: 0 success, 2 usage error, 4 blowup, 6 below-threshold,
+    7 not-applicable, 8 failed; --json and --output are written in every case
+    (README: Exit codes).
     """
-    from ..results import OBSERVABLES, Status
     from ..theory.dmft import dmft
 
     problem = problem_from_options(opts)
     try:
-        res = dmft(problem, samples=samples, batches=batches, seed=seed, naive=naive, precision=precision,
-                   progress=not no_progress)
+        res = dmft(
+            problem,
+            samples=samples,
+            batches=batches,
+            seed=seed,
+            naive=naive,
+            precision=precision,
+            progress=not no_progress,
+        )
     except ValueError as e:
         raise click.UsageError(str(e)) from None
     if output:
         path = res.save(output)
         click.echo(f"wrote {path}", err=True)
     if as_json:
-        d = {"t": res.t}
-        for k in OBSERVABLES:
-            d[k] = getattr(res, k)
-            d[k + "_se"] = getattr(res, k + "_se")
-        d.update(status=res.status.label, message=res.message, spectral_overlap=res.spectral_overlap,
-                 top_eigenvalue=res.top_eigenvalue, samples=res.samples, batches=res.batches, seed=res.seed,
-                 blowup_step=res.blowup_step, naive=bool(naive), timing=res.timing)
+        d = res.to_dict()
+        d.update(naive=bool(naive), exit_code=exit_code(res.status))
         echo_json(d)
     else:
         click.echo(f"# {res.status.label}: {res.message}")
         if math.isfinite(res.spectral_overlap):
-            click.echo(f"# spectral overlap rho = {res.spectral_overlap:.6f}, top eigenvalue = {res.top_eigenvalue:.6f}")
-        if not np.any(np.isfinite(res.m)):
-            sys.exit(1)
+            click.echo(
+                f"# spectral overlap rho = {res.spectral_overlap:.6f}, top eigenvalue = {res.top_eigenvalue:.6f}"
+            )
         cols = ("m", "q", "error", "train_loss", "grad_norm", "test_error")
-        click.echo("  t  " + "  ".join(f"{c:>22s}" for c in cols))
-        T = len(res.t) - 1
-        rows = sorted(set([0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, T]) & set(range(T + 1)))
+        n_steps = len(res.t) - 1
+        rows = sorted(set([0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, n_steps]) & set(range(n_steps + 1)))
+        if not np.any(np.isfinite(res.mean("m"))):  # nothing computed (below threshold, not applicable)
+            rows = []
+        if rows:
+            click.echo("  t  " + "  ".join(f"{c:>22s}" for c in cols))
         for t in rows:
-            cells = [f"{getattr(res, c)[t]:12.6f} ± {getattr(res, c + '_se')[t]:7.1e}" for c in cols]
+            cells = [f"{res.mean(c)[t]:12.6f} ± {res.se(c)[t]:7.1e}" for c in cols]
             click.echo(f"{t:4d} " + "  ".join(cells))
-    if res.status != Status.SUCCESS:
-        sys.exit(1)
+    exit_for(res.status, res.message)

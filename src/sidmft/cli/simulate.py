@@ -4,36 +4,73 @@ from __future__ import annotations
 
 import click
 
-from . import echo_json, problem_from_options, problem_options
+from . import echo_json, exit_code, exit_for, problem_from_options, problem_options
 
 
 @click.command("simulate")
 @problem_options
-@click.option("--dim", default=1000, show_default=True, type=click.IntRange(min=2), help="Dimension d (n = round(alpha d)).")
+@click.option(
+    "--dim", default=1000, show_default=True, type=click.IntRange(min=2), help="Dimension d (n = round(alpha d))."
+)
 @click.option("--seeds", default=4, show_default=True, type=click.IntRange(min=1), help="Number of seeds.")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0), help="First seed.")
 @click.option("--dtype", default="float64", show_default=True, type=click.Choice(["float64", "float32"]))
-@click.option("--t-floor", default=100.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
-              help="Spectral preprocessing floor K: T is replaced by max(T, -K) (see sidmft.simulate._spectral).")
-@click.option("--output", "-o", default=None, type=click.Path(dir_okay=False, writable=True),
-              help="Write the result (netCDF .nc, or .zarr).")
+@click.option(
+    "--t-floor",
+    default=100.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Spectral preprocessing floor K: T is replaced by max(T, -K) (see sidmft.simulator._spectral).",
+)
+@click.option(
+    "--backend",
+    default="numba",
+    show_default=True,
+    type=click.Choice(["numba", "numpy", "jax"]),
+    help="GD backend: fused numba kernel, numpy (two BLAS passes), or JAX (pip install 'sidmft[jax]').",
+)
+@click.option(
+    "--output",
+    "-o",
+    default=None,
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the result (netCDF .nc, or .zarr).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option("--no-progress", is_flag=True, help="No progress bar on stderr.")
-def command(dim, seeds, seed, dtype, t_floor, output, as_json, no_progress, **opts):
+def command(dim, seeds, seed, dtype, t_floor, backend, output, as_json, no_progress, **opts):
     """Run the two-stage algorithm (spectral initialisation, then GD) at finite size.
 
     Observables per step t = 0..steps (mean and standard error over seeds): m, q, cosine, error,
     train_loss, objective, grad_norm, test_error; and the spectral overlap and top eigenvalue.
+
+    \b
+    Exit status: 0 success, 2 usage error, 3 diverged, 5 not-converged
+    (eigensolver), 8 failed (a seed raised); --json and --output are written
+    in every case (README: Exit codes).
     """
-    from ..simulate import simulate
+    from ..simulator import SpectralInitSettings, simulate
 
     problem = problem_from_options(opts)
-    res = simulate(problem, dim, seeds=seeds, seed=seed, dtype=dtype, progress=not no_progress,
-                   spectral_options={"t_floor": t_floor})
+    try:
+        res = simulate(
+            problem,
+            dim,
+            seeds=seeds,
+            seed=seed,
+            dtype=dtype,
+            progress=not no_progress,
+            backend=backend,
+            spectral=SpectralInitSettings(t_floor=t_floor),
+        )
+    except (ValueError, ImportError) as err:  # bad input or a missing optional backend, refused before any work
+        raise click.UsageError(str(err)) from None
     if output:
         res.save(output)
     if as_json:
-        echo_json(res.summary())
+        d = res.summary()
+        d["exit_code"] = exit_code(res.status)
+        echo_json(d)
     else:
         rho = res.spectral_overlap
         click.echo(f"status: {res.status.label}  ({res.message})")
@@ -46,5 +83,4 @@ def command(dim, seeds, seed, dtype, t_floor, output, as_json, no_progress, **op
             click.echo(f"{t:>6} {m[t]:>9.5f} {q[t]:>9.5f} {e[t]:>9.5f} {tl[t]:>11.5g}")
         if output:
             click.echo(f"saved: {output}")
-    if not res.success:
-        click.echo(f"warning: {res.message}", err=True)
+    exit_for(res.status, res.message)

@@ -1,4 +1,4 @@
-"""One Monte-Carlo DMFT solve (THEORY.md §2, §2.7, §4): the causal forward pass for one batch.
+"""One Monte-Carlo DMFT solve (docs/theory.md §2, §2.7, §4): the causal forward pass for one batch.
 
 Index conventions (internal; :mod:`sidmft.theory.dmft` relabels them for users)
 -----------------------------------------------------------------------------
@@ -15,28 +15,30 @@ Index conventions (internal; :mod:`sidmft.theory.dmft` relabels them for users)
 from __future__ import annotations
 
 import math
+from typing import Optional
 
 import numpy as np
-from scipy.special import ndtri
 
+from ..numerics import lhs_normal_scores
 from . import _dmft_kernels as K
 
 # explosion thresholds of the blow-up detector (see DMFTResult docstring)
-_Q_MAX = 1e8          # ||x^t||^2/d
-_SIG_MAX = 1e30       # alpha E[g^2]
-SCHUR_TOL = 1e-8    # relative Schur complement treated as 0 (degenerate input)
-_GROWTH = 1.1         # back-tracking: max|r| growing by > 10 % per step marks the escape
+_Q_MAX = 1e8  # ||x^t||^2/d
+_SIG_MAX = 1e30  # alpha E[g^2]
+SCHUR_TOL = 1e-8  # relative Schur complement treated as 0 (degenerate input)
+_GROWTH = 1.1  # back-tracking: max|r| growing by > 10 % per step marks the escape
 
 
 SCORES = ("lhs-orth", "lhs", "iid")
 
 
-def normal_scores(rng: np.random.Generator, n: int, M: int, scores: str = "lhs-orth") -> np.ndarray:
-    """Standard normal scores Xi, shape (n, M), one row per Gaussian input (§4.1 step 2).
+def normal_scores(rng: np.random.Generator, n: int, n_paths: int, scores: str = "lhs-orth") -> np.ndarray:
+    """Standard normal scores Xi, shape (n, n_paths), one row per Gaussian input (§4.1 step 2).
 
     ``iid``       plain N(0,1) draws.
-    ``lhs``       Latin hypercube per row: Phi^{-1}((pi_j(i) + U_ij)/M) with an independent random
-                  permutation pi_j, so each row hits every one of the M equiprobable strata once.
+    ``lhs``       Latin hypercube per row (:func:`sidmft.numerics.lhs_normal_scores`):
+                  Phi^{-1}((pi_j(i) + U_ij)/M) with an independent random permutation pi_j, so each
+                  row hits every one of the M = n_paths equiprobable strata once.
     ``lhs-orth``  LHS, then symmetric moment matching Xi <- (Xi Xi^T/M)^{-1/2} Xi, so the empirical
                   second moments of the scores are exactly the identity: the sampled (z, w) then have
                   exactly the covariance C of §2.3, and every average of a function linear in the
@@ -46,13 +48,10 @@ def normal_scores(rng: np.random.Generator, n: int, M: int, scores: str = "lhs-o
     if scores not in SCORES:
         raise ValueError(f"scores must be one of {list(SCORES)}; got {scores!r}")
     if scores == "iid":
-        return rng.standard_normal((n, M))
-    out = np.empty((n, M))
-    for j in range(n):
-        u = (rng.permutation(M) + rng.random(M)) / M
-        out[j] = ndtri(u)
-    if scores == "lhs-orth" and M > 2 * n:
-        S = (out @ out.T) / M
+        return rng.standard_normal((n, n_paths))
+    out = lhs_normal_scores(rng, n, n_paths)
+    if scores == "lhs-orth" and n_paths > 2 * n:
+        S = (out @ out.T) / n_paths
         ev, V = np.linalg.eigh(S)
         W = (V / np.sqrt(ev)) @ V.T
         out = W @ out
@@ -60,14 +59,27 @@ def normal_scores(rng: np.random.Generator, n: int, M: int, scores: str = "lhs-o
 
 
 class BatchSolver:
-    """Forward pass of the DMFT for one batch of M paths (see module docstring for indices)."""
+    """Forward pass of the DMFT for one batch of ``n_paths`` paths (see module docstring for indices).
 
-    def __init__(self, ctx: dict, M: int, rng: np.random.Generator, kernel: str = "numba",
-                 scores: str = "lhs-orth", callback=None, threads=None, precision: str = "float64"):
+    :meth:`run` is the loop over t = 0..steps; each step is :meth:`_field` (Gaussian part and memory
+    terms of r^t), :meth:`_sample_side` (l', l'', l at r^t), :meth:`_closure` (responses, Gram row,
+    Stein term: row t of R_g, mu, Sigma) and :meth:`_advance` (parameter side in closed form).
+    """
+
+    def __init__(
+        self,
+        ctx: dict,
+        n_paths: int,
+        rng: np.random.Generator,
+        kernel="numba",
+        scores: str = "lhs-orth",
+        callback=None,
+        precision: str = "float64",
+    ):
         self.ctx = ctx
-        self.M = int(M)
+        self.n_paths = int(n_paths)
         self.rng = rng
-        self.kernel = kernel
+        self.kernel = K.resolve(kernel)
         self.scores = scores
         self.callback = callback
         if precision not in ("float64", "float32"):
@@ -90,130 +102,180 @@ class BatchSolver:
         schur = K.chol_row(self.Lc, b, j, SCHUR_TOL)
         self.min_schur = min(self.min_schur, schur)
 
-    # ----------------------------------------------------------------------------- main
-    def run(self) -> dict:
-        ctx = self.ctx
-        T, M = ctx["steps"], self.M
-        alpha, eta, lam = ctx["alpha"], ctx["eta"], ctx["lam"]
-        loss, model = ctx["loss"], ctx["model"]
-        self.spectral = spectral = ctx["mode"] == "spectral"
-        n = T + 2
-        rng = self.rng
-        Xi = normal_scores(rng, n, M, self.scores)
-        z = Xi[0].copy()
-        y = np.asarray(model.sample(z, rng), dtype=float)
-        fdt = self.dtype
-
-        self.c = c = np.zeros(T + 2)
-        self.Rx = Rx = np.zeros((T + 2, n))
-        RT = np.zeros((n, T + 2), dtype=fdt)   # RT[k, s] = Rx[s, k] (contiguous, history dtype)
-        self.Cin = Cin = np.zeros(n)           # c of the iterate whose input is Gaussian column j
-        self.Rin = Rin = np.zeros((n, n))      # its R_x row
-        self.Sig = Sig = np.zeros((n, n))
-        self.Lc = Lc = np.zeros((n, n))
+    def _allocate(self, n_steps: int, z: np.ndarray) -> None:
+        """Kernels, parameter-side state and per-path histories, all zero (n = steps + 2 noise indices)."""
+        n = n_steps + 2
+        self.c = np.zeros(n_steps + 2)
+        self.Rx = np.zeros((n_steps + 2, n))
+        self.RT = np.zeros((n, n_steps + 2), dtype=self.dtype)  # RT[k, s] = Rx[s, k] (contiguous, history dtype)
+        self.Cin = np.zeros(n)  # c of the iterate whose input is Gaussian column j
+        self.Rin = np.zeros((n, n))  # its R_x row
+        self.Sig = np.zeros((n, n))
+        self.Lc = np.zeros((n, n))
+        self.Lc[0, 0] = 1.0
         self.min_schur = math.inf
         self.cv, self.Rv = 0.0, np.zeros(n)
-        Rg = np.zeros((T + 1, n))
-        mu = np.zeros(T + 1)
-        train = np.full(T + 1, np.nan)
-        maxr = np.full(T + 1, np.nan)
-        Mp = M
-        if self.kernel.startswith("numba"):   # pad the path axis to whole SIMD blocks (zero paths add nothing)
-            Lb = K.LANES_BY_DTYPE["f32" if fdt == np.float32 else "f64"]
-            Mp = -(-M // Lb) * Lb
-        G = np.zeros((T + 1, Mp), dtype=fdt)
-        H = np.zeros((T + 1, Mp), dtype=fdt)
-        zp = np.zeros(Mp)
-        zp[:M] = z
-        Lc[0, 0] = 1.0
-        gS = None
+        self.Rg = np.zeros((n_steps + 1, n))
+        self.mu = np.zeros(n_steps + 1)
+        self.train = np.full(n_steps + 1, np.nan)
+        self.maxr = np.full(n_steps + 1, np.nan)
+        # pad the path axis to whole SIMD blocks (zero paths add nothing)
+        lanes = self.kernel.lanes(self.dtype)
+        self.n_padded = -(-self.n_paths // lanes) * lanes
+        self.G = np.zeros((n_steps + 1, self.n_padded), dtype=self.dtype)
+        self.H = np.zeros((n_steps + 1, self.n_padded), dtype=self.dtype)
+        self.zp = np.zeros(self.n_padded)
+        self.zp[: self.n_paths] = z
+        self.gS: Optional[np.ndarray] = None  # g^S, dg^S/dw^S, d r^0/d w^S (spectral mode, padded)
+        self.dgS: Optional[np.ndarray] = None
+        self.B0: Optional[np.ndarray] = None
+
+    def _start_spectral(self, z: np.ndarray, xi_S: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Spectral seed (§1.2-§1.3): v = R_S (zeta^S + alpha mu_S x*), w^S, u = w^S/(1 - R_S T(y)),
+        g^S = T(y) u and its derivatives; returns r^0 = kappa u."""
+        ctx = self.ctx
+        rho, RS, kap = ctx["rho"], ctx["R_S"], ctx["kappa"]
+        Lc, Rx = self.Lc, self.Rx
+        self.cv, self.Rv[0] = rho, RS
+        self.c[0], Rx[0, 0] = kap * rho, kap * RS
+        self.RT[0, 0] = Rx[0, 0]
+        self.Cin[1], self.Rin[1] = rho, self.Rv
+        self.Sig[0, 0] = ctx["Sigma_SS"]
+        Lc[1, 0], Lc[1, 1] = rho, math.sqrt(max(1.0 - rho * rho, 0.0))
+        wS = rho * z + Lc[1, 1] * xi_S
+        t_y = np.asarray(ctx["preprocess"](y), dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            den = 1.0 - RS * t_y
+            u = wS / den
+            dgS = t_y / den
+            ninf = ~np.isfinite(t_y)  # T = -inf (e.g. 1 - 1/y at y = 0): limits
+            u[ninf] = 0.0
+            dgS[ninf] = -1.0 / RS
+            gS = dgS * wS
+        B0 = kap / np.where(ninf, np.inf, den)  # d r^0 / d w^S = kappa/(1 - R_S T)
+        B0[ninf] = 0.0
+        pad = np.zeros(self.n_padded - self.n_paths)
+        self.gS, self.dgS, self.B0 = (np.concatenate([a, pad]) for a in (gS, dgS, B0))
+        return kap * u
+
+    def _start_random(self) -> None:
+        """Data-independent start (§2.7): x^0 = m0 x* + sqrt(q0 - m0^2) xi."""
+        ctx, c, Rx = self.ctx, self.c, self.Rx
+        c[0], Rx[0, 0] = ctx["m0"], math.sqrt(max(ctx["q0"] - ctx["m0"] ** 2, 0.0))
+        self.RT[0, 0] = Rx[0, 0]
+        self.Cin[1], self.Rin[1] = c[0], Rx[0]
+        self.Sig[0, 0] = 1.0
+
+    # ----------------------------------------------------------------------------- one step
+    def _field(self, t: int, Xi: np.ndarray) -> np.ndarray:
+        """r^t = w^t + R_x(t,S) g^S + sum_{tau<t} R_x(t,tau) g^tau for all paths (§2.3)."""
+        j = t + 1
+        self._add_chol_row(j)
+        s0 = self.Rx[t, 0] if self.spectral else 0.0
+        return self.kernel.field(self.Lc[j, : j + 1], Xi, self.Rx[t, 1 : t + 1], self.G, s0, self.gS, t)
+
+    def _sample_side(self, t: int, y: np.ndarray, r: np.ndarray):
+        """g^t = l'(y, r^t) (float64) with l'' and l stored; None if a path escaped (non-finite)."""
+        loss = self.ctx["loss"]
+        with np.errstate(all="ignore"):
+            g = np.asarray(loss.grad(y, r), dtype=float)
+            h = np.asarray(loss.hess(y, r), dtype=float)
+            lv = np.asarray(loss.value(y, r), dtype=float)
+        self.G[t, : self.n_paths], self.H[t, : self.n_paths] = g, h
+        self.train[t] = lv.mean()
+        self.maxr[t] = np.max(np.abs(r))
+        if not (np.isfinite(self.maxr[t]) and np.all(np.isfinite(g)) and np.all(np.isfinite(h))):
+            return None
+        return g
+
+    def _closure(self, t: int, g: np.ndarray, z: np.ndarray) -> None:
+        """Row t of R_g (reverse mode), mu_t (Stein) and Sigma(t, .) (Gram row) (§2.4)."""
+        Rx, Rg, Sig, n_paths = self.Rx, self.Rg, self.Sig, self.n_paths
+        alpha, spectral = self.ctx["alpha"], self.spectral
+        lamS = (Rx[: t + 1, 0].copy(), self.dgS, self.B0) if spectral else None
+        resp, gram, _ = self.kernel.responses_and_gram(t, self.H, self.G, Rx, self.RT, self.zp, self.gS, lamS, n_paths)
+        gz = float(g @ z) / n_paths  # Stein term E[g^t z] (same value for every kernel variant)
+        # resp[tau] = E[h_t lambda_tau] (tau = 0..t), resp_S = E[h_t d r^t/d w^S]
         if spectral:
-            rho, RS, kap = ctx["rho"], ctx["R_S"], ctx["kappa"]
-            self.cv, self.Rv[0] = rho, RS
-            c[0], Rx[0, 0] = kap * rho, kap * RS
-            RT[0, 0] = Rx[0, 0]
-            Cin[1], Rin[1] = rho, self.Rv
-            Sig[0, 0] = ctx["Sigma_SS"]
-            Lc[1, 0], Lc[1, 1] = rho, math.sqrt(max(1.0 - rho * rho, 0.0))
-            wS = rho * z + Lc[1, 1] * Xi[1]
-            Ty = np.asarray(ctx["T"](y), dtype=float)
-            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-                den = 1.0 - RS * Ty
-                u = wS / den
-                dgS = Ty / den
-                ninf = ~np.isfinite(Ty)        # T = -inf (e.g. 1 - 1/y at y = 0): limits
-                u[ninf] = 0.0
-                dgS[ninf] = -1.0 / RS
-                gS = dgS * wS
-            B0 = kap / np.where(ninf, np.inf, den)   # d r^0 / d w^S = kappa/(1 - R_S T)
-            B0[ninf] = 0.0
-            gS, dgS, B0 = (np.concatenate([a, np.zeros(Mp - M)]) for a in (gS, dgS, B0))
+            Rg[t, 1] = resp[-1]
+            Rg[t, 2 : t + 2] = resp[1 : t + 1]
         else:
-            c[0], Rx[0, 0] = ctx["m0"], math.sqrt(max(ctx["q0"] - ctx["m0"] ** 2, 0.0))
-            RT[0, 0] = Rx[0, 0]
-            Cin[1], Rin[1] = c[0], Rx[0]
-            Sig[0, 0] = 1.0
+            Rg[t, 1 : t + 2] = resp[: t + 1]
+        self.mu[t] = gz - self.Cin[1 : t + 2] @ Rg[t, 1 : t + 2]
+        Sig[t + 1, 1 : t + 2] = alpha * gram[: t + 1]
+        Sig[1 : t + 2, t + 1] = Sig[t + 1, 1 : t + 2]
+        if spectral:
+            Sig[t + 1, 0] = Sig[0, t + 1] = alpha * gram[-1]
+
+    def _advance(self, t: int) -> bool:
+        """x^{t+1} in closed form (§2.2 / §2.7); False if ||x^{t+1}||^2 or Sigma(t,t) exploded."""
+        ctx, c, Rx, Rg, Sig = self.ctx, self.c, self.Rx, self.Rg, self.Sig
+        alpha, eta, lam = ctx["alpha"], ctx["eta"], ctx["lam"]
+        cin = self.Cin[1 : t + 2]
+        c[t + 1] = (1 - eta * lam) * c[t] - eta * (Rg[t, 1 : t + 2] @ cin) - eta * self.mu[t]
+        Rx[t + 1] = (1 - eta * lam) * Rx[t] - eta * (Rg[t, 1 : t + 2] @ self.Rin[1 : t + 2])
+        Rx[t + 1, t + 1] -= eta / alpha
+        self.RT[:, t + 1] = Rx[t + 1]
+        if t + 2 < Rx.shape[1]:
+            self.Cin[t + 2], self.Rin[t + 2] = c[t + 1], Rx[t + 1]
+        q_next = c[t + 1] ** 2 + Rx[t + 1] @ Sig @ Rx[t + 1]
+        return not (
+            not np.isfinite(q_next)
+            or q_next > _Q_MAX
+            or not np.isfinite(Sig[t + 1, t + 1])
+            or Sig[t + 1, t + 1] > _SIG_MAX
+        )
+
+    def _blowup_start(self, t: int) -> int:
+        """Back-track from the step t where the moments exploded to where max|r| began to grow."""
+        mr = np.where(np.isfinite(self.maxr), self.maxr, np.inf)
+        while t > 0 and mr[t] > _GROWTH * mr[t - 1]:
+            t -= 1
+        return t
+
+    # ----------------------------------------------------------------------------- main
+    def run(self) -> dict:
+        n_steps = self.ctx["steps"]
+        self.spectral = self.ctx["mode"] == "spectral"
+        Xi = normal_scores(self.rng, n_steps + 2, self.n_paths, self.scores)
+        z = Xi[0].copy()
+        y = np.asarray(self.ctx["model"].sample(z, self.rng), dtype=float)
+        self._allocate(n_steps, z)
+        r0 = None
+        if self.spectral:
+            r0 = self._start_spectral(z, Xi[1], y)
+        else:
+            self._start_random()
+        if self.dtype != np.float64:
+            Xi = Xi.astype(self.dtype)
         blow = None
-        if fdt != np.float64:
-            Xi = Xi.astype(fdt)
-        for t in range(T + 1):
-            j = t + 1
-            if spectral and t == 0:
-                r = kap * u
-            else:
-                self._add_chol_row(j)
-                mem_coef = Rx[t, 1 : t + 1]
-                s0 = Rx[t, 0] if spectral else 0.0
-                r = K.field(Lc[j, : j + 1], Xi, mem_coef, G, s0, gS, t, self.kernel)
-            with np.errstate(all="ignore"):
-                g = np.asarray(loss.grad(y, r), dtype=float)
-                h = np.asarray(loss.hess(y, r), dtype=float)
-                lv = np.asarray(loss.value(y, r), dtype=float)
-            G[t, :M], H[t, :M] = g, h
-            train[t] = lv.mean()
-            maxr[t] = np.max(np.abs(r))
-            if not (np.isfinite(maxr[t]) and np.all(np.isfinite(g)) and np.all(np.isfinite(h))):
+        for t in range(n_steps + 1):
+            r = r0 if (r0 is not None and t == 0) else self._field(t, Xi)
+            g = self._sample_side(t, y, r)
+            if g is None:
                 blow = t
                 break
-            # --- responses (§2.4, reverse mode), Gram row, Stein
-            lamS = None
-            if spectral:
-                lamS = (Rx[: t + 1, 0].copy(), dgS, B0)
-            resp, gram, _ = K.responses_and_gram(t, H, G, Rx, RT, zp, gS, lamS, M, self.kernel)
-            gz = float(g @ z) / M            # Stein term E[g^t z] (same value for every kernel variant)
-            # resp[tau] = E[h_t lambda_tau] (tau = 0..t), resp_S = E[h_t d r^t/d w^S]
-            if spectral:
-                Rg[t, 1] = resp[-1]
-                Rg[t, 2 : t + 2] = resp[1 : t + 1]
-            else:
-                Rg[t, 1 : t + 2] = resp[: t + 1]
-            cin = Cin[1 : t + 2]
-            mu[t] = gz - cin @ Rg[t, 1 : t + 2]
-            Sig[t + 1, 1 : t + 2] = alpha * gram[: t + 1]
-            Sig[1 : t + 2, t + 1] = Sig[t + 1, 1 : t + 2]
-            if spectral:
-                Sig[t + 1, 0] = Sig[0, t + 1] = alpha * gram[-1]
-            # --- parameter side (§2.2 / §2.7), closed form
-            c[t + 1] = (1 - eta * lam) * c[t] - eta * (Rg[t, 1 : t + 2] @ cin) - eta * mu[t]
-            Rx[t + 1] = (1 - eta * lam) * Rx[t] - eta * (Rg[t, 1 : t + 2] @ Rin[1 : t + 2])
-            Rx[t + 1, t + 1] -= eta / alpha
-            RT[:, t + 1] = Rx[t + 1]
-            if t + 2 < n:
-                Cin[t + 2], Rin[t + 2] = c[t + 1], Rx[t + 1]
-            q_next = c[t + 1] ** 2 + Rx[t + 1] @ Sig @ Rx[t + 1]
-            if (not np.isfinite(q_next) or q_next > _Q_MAX or not np.isfinite(Sig[t + 1, t + 1])
-                    or Sig[t + 1, t + 1] > _SIG_MAX):
+            self._closure(t, g, z)
+            if not self._advance(t):
                 blow = t
                 break
             if self.callback is not None:
                 self.callback(t)
         if blow is not None:
-            tb = blow
-            mr = np.where(np.isfinite(maxr), maxr, np.inf)
-            while tb > 0 and mr[tb] > _GROWTH * mr[tb - 1]:
-                tb -= 1
-            blow = tb
+            blow = self._blowup_start(blow)
+        c, Rx, Sig = self.c, self.Rx, self.Sig
         Cx = c[:, None] * c[None, :] + Rx @ Sig @ Rx.T
         Cv = self.cv * c + Rx @ Sig @ self.Rv
-        return dict(c=c, Rx=Rx, Sig=Sig, Rg=Rg, mu=mu, Cx=Cx, Cv=Cv, train=train, maxr=maxr,
-                    blowup_step=blow, min_schur=self.min_schur)
+        return dict(
+            c=c,
+            Rx=Rx,
+            Sig=Sig,
+            Rg=self.Rg,
+            mu=self.mu,
+            Cx=Cx,
+            Cv=Cv,
+            train=self.train,
+            maxr=self.maxr,
+            blowup_step=blow,
+            min_schur=self.min_schur,
+        )

@@ -1,4 +1,4 @@
-"""Proximal maps r = prox_{gamma l(y, .)}(w) used by the fixed point (THEORY.md §3).
+"""Proximal maps r = prox_{gamma l(y, .)}(w) used by the fixed point (docs/theory.md §3).
 
 The proximal objective is
 
@@ -137,8 +137,9 @@ def _bracket_newton(loss, y, w, gamma, lo, hi, iters=100, tol=1e-13):
         bad = ~np.isfinite(rn) | (rn <= la) | (rn >= ha) | (dphi <= 0)
         rn = np.where(bad, 0.5 * (la + ha), rn)
         scale = 1.0 + np.abs(ra)
-        done = (np.abs(rn - ra) <= tol * scale) | (np.abs(phi) <= 1e-15 * (scale + np.abs(wa))) \
-            | (ha - la <= tol * scale)
+        done = (
+            (np.abs(rn - ra) <= tol * scale) | (np.abs(phi) <= 1e-15 * (scale + np.abs(wa))) | (ha - la <= tol * scale)
+        )
         r[act], lo[act], hi[act] = np.where(np.abs(phi) <= 1e-15 * (scale + np.abs(wa)), ra, rn), la, ha
         act = act[~done]
         if act.size == 0:
@@ -173,8 +174,10 @@ def prox_generic(loss, y, w, gamma, root="global", n_brackets=12, iters=100):
             break
         B = np.where(okb, B, 2.0 * B)
     else:
-        raise RuntimeError("prox_generic: could not bracket r + gamma l'(y, r) = w "
-                           "(is the loss bounded below and the prox objective coercive?)")
+        raise RuntimeError(
+            "prox_generic: could not bracket r + gamma l'(y, r) = w "
+            "(is the loss bounded below and the prox objective coercive?)"
+        )
     if loss.name in _CONVEX:  # known convex: unique root, no scan
         return _bracket_newton(loss, y, w, gamma, w - B, w + B, iters).reshape(shape)
     grid = w[:, None] + B[:, None] * np.linspace(-1.0, 1.0, n_brackets + 1)[None, :]

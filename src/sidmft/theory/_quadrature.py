@@ -25,7 +25,7 @@ Public API
 ``gauss_legendre(n)``                 nodes/weights on [0, 1]
 ``graded_rule(n, levels, ratio, n_core)``  [0, 1] rule graded towards both ends
 ``composite_rule(points, ...)``       rule on consecutive intervals [p_0, p_1], [p_1, p_2], ...
-``gauss_hermite(n)``                  E over N(0, 1) (probabilists')
+``gauss_hermite(n)``                  E over N(0, 1) (probabilists'; :func:`sidmft.numerics.gauss_hermite`)
 ``normal_rule(breaks, ...)``          E over z ~ N(0, 1) on [-L, L] split at ``breaks``
 ``z_breakpoints(model, y_breaks)``    z where g(z) hits a y-breakpoint of T, plus kinks
 ``joint_rule(model, y_breaks, ...)``  :class:`JointRule` for the law of (z, y)
@@ -34,24 +34,38 @@ Public API
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable, Sequence
 
 import numpy as np
-from numpy.polynomial.hermite_e import hermegauss
 from numpy.polynomial.legendre import leggauss
 from scipy.optimize import brentq
 
-__all__ = ["QuadSpec", "JointRule", "MomentRule", "moment_rule", "gauss_legendre", "graded_rule", "composite_rule", "gauss_hermite",
-           "normal_rule", "z_breakpoints", "joint_rule", "DEFAULT_QUAD"]
+from ..numerics import gauss_hermite
+
+__all__ = [
+    "QuadSpec",
+    "JointRule",
+    "MomentRule",
+    "moment_rule",
+    "gauss_legendre",
+    "graded_rule",
+    "composite_rule",
+    "gauss_hermite",
+    "normal_rule",
+    "z_breakpoints",
+    "joint_rule",
+    "DEFAULT_QUAD",
+]
 
 _SQRT2PI = np.sqrt(2.0 * np.pi)
 
 
 @dataclass(frozen=True)
 class QuadSpec:
-    """Quadrature settings.
+    """Quadrature settings (frozen; validated on construction: ValueError naming the field and its range).
 
     Attributes
     ----------
@@ -75,11 +89,30 @@ class QuadSpec:
     nz_noise: int = 10
     zwidth: float = 1.0
 
-    def finer(self, factor: int = 2) -> "QuadSpec":
+    def __post_init__(self):
+        for name, lo in (("n", 1), ("levels", 0), ("n_core", 1), ("n_noise", 1), ("nz_noise", 1)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+                raise ValueError(f"QuadSpec.{name} must be an integer >= {lo}; got {v!r}")
+        if not 0.0 < self.ratio < 1.0:
+            raise ValueError(f"QuadSpec.ratio must be in (0, 1); got {self.ratio!r}")
+        for name in ("L", "zwidth"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float, np.number)) and 0.0 < v < math.inf):
+                raise ValueError(f"QuadSpec.{name} must be a finite number > 0; got {v!r}")
+
+    def finer(self, factor: int = 2) -> QuadSpec:
         """A finer rule (more nodes per panel, more panels, deeper grading), for accuracy checks."""
-        return QuadSpec(n=self.n * factor, levels=self.levels + 4 * factor, ratio=self.ratio,
-                        n_core=self.n_core * factor, L=self.L + 1.0, n_noise=self.n_noise * factor,
-                        nz_noise=self.nz_noise * factor, zwidth=self.zwidth / factor)
+        return QuadSpec(
+            n=self.n * factor,
+            levels=self.levels + 4 * factor,
+            ratio=self.ratio,
+            n_core=self.n_core * factor,
+            L=self.L + 1.0,
+            n_noise=self.n_noise * factor,
+            nz_noise=self.nz_noise * factor,
+            zwidth=self.zwidth / factor,
+        )
 
 
 DEFAULT_QUAD = QuadSpec()
@@ -93,13 +126,6 @@ def gauss_legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @lru_cache(maxsize=64)
-def gauss_hermite(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Nodes/weights with sum w h(x) ~= E[h(X)], X ~ N(0, 1)."""
-    x, w = hermegauss(int(n))
-    return x, w / _SQRT2PI
-
-
-@lru_cache(maxsize=64)
 def graded_rule(n: int = 16, levels: int = 10, ratio: float = 0.2, n_core: int = 6) -> tuple[np.ndarray, np.ndarray]:
     """Composite Gauss-Legendre rule on [0, 1], geometrically graded towards 0 and 1.
 
@@ -108,9 +134,9 @@ def graded_rule(n: int = 16, levels: int = 10, ratio: float = 0.2, n_core: int =
     analytic inside the piece but singular at (or just beyond) an end converge geometrically.
     """
     e = 0.125
-    left = [0.0] + [e * ratio ** k for k in range(levels, 0, -1)] + [e]
+    left = [0.0] + [e * ratio**k for k in range(levels, 0, -1)] + [e]
     core = list(np.linspace(e, 1 - e, n_core + 1)[1:])
-    right = [1 - e * ratio ** k for k in range(1, levels + 1)] + [1.0]
+    right = [1 - e * ratio**k for k in range(1, levels + 1)] + [1.0]
     pts = np.array(left + core + right)
     x0, w0 = gauss_legendre(n)
     a, b = pts[:-1], pts[1:]
@@ -215,8 +241,16 @@ def joint_rule(model, y_breaks: Sequence[float] = (), quad: QuadSpec = DEFAULT_Q
     if isinstance(model, AdditiveModel):
         sig = model.noise
         # outer z rule: split at the kinks of g (the eps-integrated integrand is smooth elsewhere)
-        outer = QuadSpec(n=quad.n, levels=max(quad.levels // 2, 2), ratio=quad.ratio, n_core=quad.n_core,
-                         L=quad.L, n_noise=quad.n_noise, nz_noise=quad.nz_noise, zwidth=quad.zwidth)
+        outer = QuadSpec(
+            n=quad.n,
+            levels=max(quad.levels // 2, 2),
+            ratio=quad.ratio,
+            n_core=quad.n_core,
+            L=quad.L,
+            n_noise=quad.n_noise,
+            nz_noise=quad.nz_noise,
+            zwidth=quad.zwidth,
+        )
         z, wz = normal_rule(z_breakpoints(model, y_breaks, quad.L), outer)
         g = np.asarray(model.link(z), dtype=float)
         if not y_breaks:
@@ -248,7 +282,7 @@ class MomentRule:
     """Label nodes y_j with weights W[j, k] such that E[h(y) z^k] ~= sum_j W[j, k] h(y_j), k = 0, 1, 2.
 
     The reduction used by every functional that is polynomial (degree <= 2) in z given y, such
-    as the spectral psi, phi of THEORY.md §1.1 and the moments of §1.3.
+    as the spectral psi, phi of docs/theory.md §1.1 and the moments of §1.3.
     """
 
     y: np.ndarray
@@ -335,7 +369,7 @@ def moment_rule(model, y_breaks: Sequence[float] = (), quad: QuadSpec = DEFAULT_
         W = np.empty((y.size, 3))
         order = np.argsort(y)
         for s in range(0, y.size, 32):
-            sl = order[s:s + 32]
+            sl = order[s : s + 32]
             ys = y[sl]
             near = (g > ys.min() - 10 * sig) & (g < ys.max() + 10 * sig)  # the kernel is < 2e-22 elsewhere
             K = np.exp(-0.5 * ((ys[:, None] - g[None, near]) / sig) ** 2) / (sig * _SQRT2PI)

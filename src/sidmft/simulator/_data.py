@@ -1,4 +1,4 @@
-"""Data generation for the finite-size simulator (THEORY.md §0).
+"""Data generation for the finite-size simulator (docs/theory.md §0).
 
 rows a_i ~ N(0, I_d/d), x* uniform on the sphere of radius sqrt(d), z = A x*, y = model.sample(z).
 
@@ -96,8 +96,9 @@ def _fill_blocks(A, seed, b0, b1):
         A[i0:i1] = blk
 
 
-def generate_data(problem, dim: int, seed: int = 0, dtype="float64", chunk_rows: Optional[int] = None,
-                  workers: Optional[int] = None) -> Data:
+def generate_data(
+    problem, dim: int, seed: int = 0, dtype="float64", chunk_rows: Optional[int] = None, workers: Optional[int] = None
+) -> Data:
     """Draw (A, x*, y) for ``problem`` at dimension ``dim`` from ``seed``.
 
     Parameters
@@ -147,21 +148,20 @@ def generate_data(problem, dim: int, seed: int = 0, dtype="float64", chunk_rows:
     return Data(A=A, y=y, z=z, x_star=x_star, seed=seed, alpha=float(problem.alpha))
 
 
-def _check_dim(dim) -> int:
+def _check_whole(name, v, lo) -> int:
+    """int(v) when v is a whole number >= lo, else ValueError naming ``name`` and the range."""
     try:
-        d = int(dim)
+        k = int(v)
     except (TypeError, ValueError):
-        raise ValueError(f"dim must be a whole number >= 2; got {dim!r}") from None
-    if d != dim or d < 2:
-        raise ValueError(f"dim must be a whole number >= 2; got {dim!r}")
-    return d
+        k = None
+    if k is None or k != v or k < lo:
+        raise ValueError(f"{name} must be a whole number >= {lo}; got {v!r}")
+    return k
+
+
+def _check_dim(dim) -> int:
+    return _check_whole("dim", dim, 2)
 
 
 def _check_seed(seed) -> int:
-    try:
-        s = int(seed)
-    except (TypeError, ValueError):
-        raise ValueError(f"seed must be a whole number >= 0; got {seed!r}") from None
-    if s != seed or s < 0:
-        raise ValueError(f"seed must be a whole number >= 0; got {seed!r}")
-    return s
+    return _check_whole("seed", seed, 0)

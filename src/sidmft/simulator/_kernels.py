@@ -4,7 +4,7 @@ The hot operation of both stages is
 
     out = A^T g,   g_i = h(y_i, r_i),   r_i = <a_i, x>,
 
-with h = l'(y, r) for gradient descent (THEORY.md §0) and h = w_i r (w = T(y)/alpha) for the
+with h = l'(y, r) for gradient descent (docs/theory.md §0) and h = w_i r (w = T(y)/alpha) for the
 spectral operator x -> D x.  Two BLAS passes (``A @ x`` then ``A.T @ g``) read A twice; the
 fused kernel below reads each row once from memory: it takes 8 rows at a time, computes their
 8 inner products with x (x is loaded once for the 8 rows), evaluates g, and accumulates
@@ -25,16 +25,24 @@ chunk order, so results do not depend on the thread count either.
 
 from __future__ import annotations
 
-import contextlib
-import math
 import warnings
 
 import numba
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["ROW_BLOCK", "fused_apply", "fused_apply_batch", "BatchWorkspace",
-           "numpy_apply", "read_pass", "compile_scalar_grad", "numba_threads"]
+from ..numerics import numba_threads  # noqa: F401 - re-exported for older imports
+
+__all__ = [
+    "ROW_BLOCK",
+    "fused_apply",
+    "fused_apply_batch",
+    "BatchWorkspace",
+    "numpy_apply",
+    "read_pass",
+    "compile_scalar_grad",
+    "numba_threads",
+]
 
 #: rows per fixed block (data generation and kernel reduction order)
 ROW_BLOCK = 256
@@ -45,6 +53,50 @@ _SIG = "float64(float64, float64)"
 
 def _linear_placeholder(w, r):  # pragma: no cover - never called (mode linear)
     return w * r
+
+
+@njit(inline="always", fastmath=_FM)
+def _dot8(a0, a1, a2, a3, a4, a5, a6, a7, x, d, zero):
+    """The 8 inner products <a_k, x> (x loaded once for the 8 rows)."""
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = zero
+    for j in range(d):
+        xj = x[j]
+        s0 += a0[j] * xj
+        s1 += a1[j] * xj
+        s2 += a2[j] * xj
+        s3 += a3[j] * xj
+        s4 += a4[j] * xj
+        s5 += a5[j] * xj
+        s6 += a6[j] * xj
+        s7 += a7[j] * xj
+    return s0, s1, s2, s3, s4, s5, s6, s7
+
+
+@njit(inline="always", fastmath=_FM)
+def _axpy8(acc, gb, a0, a1, a2, a3, a4, a5, a6, a7, d):
+    """acc += sum_k gb[k] a_k over the 8 rows (still in cache)."""
+    g0, g1, g2, g3, g4, g5, g6, g7 = gb[0], gb[1], gb[2], gb[3], gb[4], gb[5], gb[6], gb[7]
+    for j in range(d):
+        acc[j] += (g0 * a0[j] + g1 * a1[j] + g2 * a2[j] + g3 * a3[j]) + (
+            g4 * a4[j] + g5 * a5[j] + g6 * a6[j] + g7 * a7[j]
+        )
+
+
+@njit(inline="always", fastmath=_FM)
+def _fused_tail(A, y, x, lp, linear, r, gb, acc, i, d, zero):
+    """One row i (the rows after the last full group of 8)."""
+    a0 = A[i]
+    s0 = zero
+    for j in range(d):
+        s0 += a0[j] * x[j]
+    r[i] = s0
+    if linear:
+        gb[0] = y[i] * s0
+    else:
+        gb[0] = lp(y[i], s0)
+    g0 = gb[0]
+    for j in range(d):
+        acc[j] += g0 * a0[j]
 
 
 @njit(cache=True, parallel=True, fastmath=_FM)
@@ -60,71 +112,21 @@ def _fused_kernel(A, y, x, lp, linear, r, part, out):
         i = b * ROW_BLOCK
         e = min(n, i + ROW_BLOCK)
         while i + 8 <= e:
-            a0 = A[i]
-            a1 = A[i + 1]
-            a2 = A[i + 2]
-            a3 = A[i + 3]
-            a4 = A[i + 4]
-            a5 = A[i + 5]
-            a6 = A[i + 6]
-            a7 = A[i + 7]
-            s0 = zero
-            s1 = zero
-            s2 = zero
-            s3 = zero
-            s4 = zero
-            s5 = zero
-            s6 = zero
-            s7 = zero
-            for j in range(d):
-                xj = x[j]
-                s0 += a0[j] * xj
-                s1 += a1[j] * xj
-                s2 += a2[j] * xj
-                s3 += a3[j] * xj
-                s4 += a4[j] * xj
-                s5 += a5[j] * xj
-                s6 += a6[j] * xj
-                s7 += a7[j] * xj
-            r[i] = s0
-            r[i + 1] = s1
-            r[i + 2] = s2
-            r[i + 3] = s3
-            r[i + 4] = s4
-            r[i + 5] = s5
-            r[i + 6] = s6
-            r[i + 7] = s7
+            a0, a1, a2, a3 = A[i], A[i + 1], A[i + 2], A[i + 3]
+            a4, a5, a6, a7 = A[i + 4], A[i + 5], A[i + 6], A[i + 7]
+            r[i], r[i + 1], r[i + 2], r[i + 3], r[i + 4], r[i + 5], r[i + 6], r[i + 7] = _dot8(
+                a0, a1, a2, a3, a4, a5, a6, a7, x, d, zero
+            )
             if linear:
                 for k in range(8):
                     gb[k] = y[i + k] * r[i + k]
             else:
                 for k in range(8):
                     gb[k] = lp(y[i + k], r[i + k])
-            g0 = gb[0]
-            g1 = gb[1]
-            g2 = gb[2]
-            g3 = gb[3]
-            g4 = gb[4]
-            g5 = gb[5]
-            g6 = gb[6]
-            g7 = gb[7]
-            for j in range(d):
-                acc[j] += (g0 * a0[j] + g1 * a1[j] + g2 * a2[j] + g3 * a3[j]) + (
-                    g4 * a4[j] + g5 * a5[j] + g6 * a6[j] + g7 * a7[j])
+            _axpy8(acc, gb, a0, a1, a2, a3, a4, a5, a6, a7, d)
             i += 8
         while i < e:
-            a0 = A[i]
-            s0 = zero
-            for j in range(d):
-                s0 += a0[j] * x[j]
-            r[i] = s0
-            if linear:
-                gb[0] = y[i] * s0
-            else:
-                gb[0] = lp(y[i], s0)
-            g0 = gb[0]
-            for j in range(d):
-                acc[j] += g0 * a0[j]
+            _fused_tail(A, y, x, lp, linear, r, gb, acc, i, d, zero)
             i += 1
     for j in prange(d):
         s = part[0, j]
@@ -146,7 +148,6 @@ def _read_kernel(A, part):
     return part[:, 0].sum()
 
 
-
 # --- batched fused kernel: B trajectories, one read of A per step --------------------------
 #: rows x columns of the register block of :func:`_batch_kernel` (columns of X are padded to a
 #: multiple of BATCH_COLS)
@@ -154,6 +155,82 @@ BATCH_ROWS = 6
 BATCH_COLS = 4
 #: fixed number of row chunks (partial sums reduced in chunk order: thread-count independent)
 BATCH_CHUNKS = 8
+
+
+@njit(inline="always", fastmath=_FM)
+def _fma4(b, z0, z1, z2, z3, s0, s1, s2, s3):
+    """(s_c + b z_c) for the 4 columns c: one row's update of the register block."""
+    return s0 + b * z0, s1 + b * z1, s2 + b * z2, s3 + b * z3
+
+
+@njit(inline="always", fastmath=_FM)
+def _mul6x4(a0, a1, a2, a3, a4, a5, x0, x1, x2, x3, d, zero):
+    """The 6 x 4 inner products <a_k, x_c> (rows k, columns c), 24 accumulators in registers."""
+    s0_0 = s0_1 = s0_2 = s0_3 = zero
+    s1_0 = s1_1 = s1_2 = s1_3 = zero
+    s2_0 = s2_1 = s2_2 = s2_3 = zero
+    s3_0 = s3_1 = s3_2 = s3_3 = zero
+    s4_0 = s4_1 = s4_2 = s4_3 = zero
+    s5_0 = s5_1 = s5_2 = s5_3 = zero
+    for j in range(d):
+        z0, z1, z2, z3 = x0[j], x1[j], x2[j], x3[j]
+        s0_0, s0_1, s0_2, s0_3 = _fma4(a0[j], z0, z1, z2, z3, s0_0, s0_1, s0_2, s0_3)
+        s1_0, s1_1, s1_2, s1_3 = _fma4(a1[j], z0, z1, z2, z3, s1_0, s1_1, s1_2, s1_3)
+        s2_0, s2_1, s2_2, s2_3 = _fma4(a2[j], z0, z1, z2, z3, s2_0, s2_1, s2_2, s2_3)
+        s3_0, s3_1, s3_2, s3_3 = _fma4(a3[j], z0, z1, z2, z3, s3_0, s3_1, s3_2, s3_3)
+        s4_0, s4_1, s4_2, s4_3 = _fma4(a4[j], z0, z1, z2, z3, s4_0, s4_1, s4_2, s4_3)
+        s5_0, s5_1, s5_2, s5_3 = _fma4(a5[j], z0, z1, z2, z3, s5_0, s5_1, s5_2, s5_3)
+    return (
+        s0_0,
+        s0_1,
+        s0_2,
+        s0_3,
+        s1_0,
+        s1_1,
+        s1_2,
+        s1_3,
+        s2_0,
+        s2_1,
+        s2_2,
+        s2_3,
+        s3_0,
+        s3_1,
+        s3_2,
+        s3_3,
+        s4_0,
+        s4_1,
+        s4_2,
+        s4_3,
+        s5_0,
+        s5_1,
+        s5_2,
+        s5_3,
+    )
+
+
+@njit(inline="always")
+def _store6x4(R, i, c0, nr, s):
+    """R[i + k, c0 + c] = s[4 k + c] for the nr valid rows k."""
+    for k in range(nr):
+        for c in range(4):
+            R[i + k, c0 + c] = s[4 * k + c]
+
+
+@njit(inline="always", fastmath=_FM)
+def _acc6x4(o0, o1, o2, o3, a0, a1, a2, a3, a4, a5, gs, d):
+    """o_c += sum_k gs[k, c] a_k for the 4 columns c (rows still in cache)."""
+    g0_0, g0_1, g0_2, g0_3 = gs[0, 0], gs[0, 1], gs[0, 2], gs[0, 3]
+    g1_0, g1_1, g1_2, g1_3 = gs[1, 0], gs[1, 1], gs[1, 2], gs[1, 3]
+    g2_0, g2_1, g2_2, g2_3 = gs[2, 0], gs[2, 1], gs[2, 2], gs[2, 3]
+    g3_0, g3_1, g3_2, g3_3 = gs[3, 0], gs[3, 1], gs[3, 2], gs[3, 3]
+    g4_0, g4_1, g4_2, g4_3 = gs[4, 0], gs[4, 1], gs[4, 2], gs[4, 3]
+    g5_0, g5_1, g5_2, g5_3 = gs[5, 0], gs[5, 1], gs[5, 2], gs[5, 3]
+    for j in range(d):
+        b0, b1, b2, b3, b4, b5 = a0[j], a1[j], a2[j], a3[j], a4[j], a5[j]
+        o0[j] += g0_0 * b0 + g1_0 * b1 + g2_0 * b2 + g3_0 * b3 + g4_0 * b4 + g5_0 * b5
+        o1[j] += g0_1 * b0 + g1_1 * b1 + g2_1 * b2 + g3_1 * b3 + g4_1 * b4 + g5_1 * b5
+        o2[j] += g0_2 * b0 + g1_2 * b1 + g2_2 * b2 + g3_2 * b3 + g4_2 * b4 + g5_2 * b5
+        o3[j] += g0_3 * b0 + g1_3 * b1 + g2_3 * b2 + g3_3 * b3 + g4_3 * b4 + g5_3 * b5
 
 
 @njit(cache=True, parallel=True, fastmath=_FM)
@@ -171,115 +248,18 @@ def _batch_kernel(A, y, Xt, lp, R, part, lo, hi):
         e = hi[ch]
         while i < e:
             nr = min(6, e - i)
-            a0 = A[i + min(0, nr - 1)]
-            a1 = A[i + min(1, nr - 1)]
-            a2 = A[i + min(2, nr - 1)]
-            a3 = A[i + min(3, nr - 1)]
-            a4 = A[i + min(4, nr - 1)]
-            a5 = A[i + min(5, nr - 1)]
+            a0, a1, a2 = A[i + min(0, nr - 1)], A[i + min(1, nr - 1)], A[i + min(2, nr - 1)]
+            a3, a4, a5 = A[i + min(3, nr - 1)], A[i + min(4, nr - 1)], A[i + min(5, nr - 1)]
             # R[i:i+nr] = A[i:i+nr] X, 6 rows x 4 columns of accumulators
             for c0 in range(0, bp, 4):
-                x0 = Xt[c0 + 0]
-                x1 = Xt[c0 + 1]
-                x2 = Xt[c0 + 2]
-                x3 = Xt[c0 + 3]
-                s0_0 = s0_1 = s0_2 = s0_3 = zero
-                s1_0 = s1_1 = s1_2 = s1_3 = zero
-                s2_0 = s2_1 = s2_2 = s2_3 = zero
-                s3_0 = s3_1 = s3_2 = s3_3 = zero
-                s4_0 = s4_1 = s4_2 = s4_3 = zero
-                s5_0 = s5_1 = s5_2 = s5_3 = zero
-                for j in range(d):
-                    b0 = a0[j]
-                    b1 = a1[j]
-                    b2 = a2[j]
-                    b3 = a3[j]
-                    b4 = a4[j]
-                    b5 = a5[j]
-                    z0 = x0[j]
-                    z1 = x1[j]
-                    z2 = x2[j]
-                    z3 = x3[j]
-                    s0_0 += b0 * z0
-                    s0_1 += b0 * z1
-                    s0_2 += b0 * z2
-                    s0_3 += b0 * z3
-                    s1_0 += b1 * z0
-                    s1_1 += b1 * z1
-                    s1_2 += b1 * z2
-                    s1_3 += b1 * z3
-                    s2_0 += b2 * z0
-                    s2_1 += b2 * z1
-                    s2_2 += b2 * z2
-                    s2_3 += b2 * z3
-                    s3_0 += b3 * z0
-                    s3_1 += b3 * z1
-                    s3_2 += b3 * z2
-                    s3_3 += b3 * z3
-                    s4_0 += b4 * z0
-                    s4_1 += b4 * z1
-                    s4_2 += b4 * z2
-                    s4_3 += b4 * z3
-                    s5_0 += b5 * z0
-                    s5_1 += b5 * z1
-                    s5_2 += b5 * z2
-                    s5_3 += b5 * z3
-                if 0 < nr:
-                    R[i + 0, c0 + 0] = s0_0
-                    R[i + 0, c0 + 1] = s0_1
-                    R[i + 0, c0 + 2] = s0_2
-                    R[i + 0, c0 + 3] = s0_3
-                if 1 < nr:
-                    R[i + 1, c0 + 0] = s1_0
-                    R[i + 1, c0 + 1] = s1_1
-                    R[i + 1, c0 + 2] = s1_2
-                    R[i + 1, c0 + 3] = s1_3
-                if 2 < nr:
-                    R[i + 2, c0 + 0] = s2_0
-                    R[i + 2, c0 + 1] = s2_1
-                    R[i + 2, c0 + 2] = s2_2
-                    R[i + 2, c0 + 3] = s2_3
-                if 3 < nr:
-                    R[i + 3, c0 + 0] = s3_0
-                    R[i + 3, c0 + 1] = s3_1
-                    R[i + 3, c0 + 2] = s3_2
-                    R[i + 3, c0 + 3] = s3_3
-                if 4 < nr:
-                    R[i + 4, c0 + 0] = s4_0
-                    R[i + 4, c0 + 1] = s4_1
-                    R[i + 4, c0 + 2] = s4_2
-                    R[i + 4, c0 + 3] = s4_3
-                if 5 < nr:
-                    R[i + 5, c0 + 0] = s5_0
-                    R[i + 5, c0 + 1] = s5_1
-                    R[i + 5, c0 + 2] = s5_2
-                    R[i + 5, c0 + 3] = s5_3
+                s = _mul6x4(a0, a1, a2, a3, a4, a5, Xt[c0 + 0], Xt[c0 + 1], Xt[c0 + 2], Xt[c0 + 3], d, zero)
+                _store6x4(R, i, c0, nr, s)
             # part[ch] += A[i:i+nr]^T l'(y, R[i:i+nr]) while the rows are in cache
             for c0 in range(0, bp, 4):
                 for k in range(6):
                     for c in range(4):
                         gs[k, c] = lp(y[i + k], R[i + k, c0 + c]) if k < nr else zero
-                g0_0, g0_1, g0_2, g0_3 = gs[0, 0], gs[0, 1], gs[0, 2], gs[0, 3]
-                g1_0, g1_1, g1_2, g1_3 = gs[1, 0], gs[1, 1], gs[1, 2], gs[1, 3]
-                g2_0, g2_1, g2_2, g2_3 = gs[2, 0], gs[2, 1], gs[2, 2], gs[2, 3]
-                g3_0, g3_1, g3_2, g3_3 = gs[3, 0], gs[3, 1], gs[3, 2], gs[3, 3]
-                g4_0, g4_1, g4_2, g4_3 = gs[4, 0], gs[4, 1], gs[4, 2], gs[4, 3]
-                g5_0, g5_1, g5_2, g5_3 = gs[5, 0], gs[5, 1], gs[5, 2], gs[5, 3]
-                o0 = acc[c0 + 0]
-                o1 = acc[c0 + 1]
-                o2 = acc[c0 + 2]
-                o3 = acc[c0 + 3]
-                for j in range(d):
-                    b0 = a0[j]
-                    b1 = a1[j]
-                    b2 = a2[j]
-                    b3 = a3[j]
-                    b4 = a4[j]
-                    b5 = a5[j]
-                    o0[j] += g0_0 * b0 + g1_0 * b1 + g2_0 * b2 + g3_0 * b3 + g4_0 * b4 + g5_0 * b5
-                    o1[j] += g0_1 * b0 + g1_1 * b1 + g2_1 * b2 + g3_1 * b3 + g4_1 * b4 + g5_1 * b5
-                    o2[j] += g0_2 * b0 + g1_2 * b1 + g2_2 * b2 + g3_2 * b3 + g4_2 * b4 + g5_2 * b5
-                    o3[j] += g0_3 * b0 + g1_3 * b1 + g2_3 * b2 + g3_3 * b3 + g4_3 * b4 + g5_3 * b5
+                _acc6x4(acc[c0 + 0], acc[c0 + 1], acc[c0 + 2], acc[c0 + 3], a0, a1, a2, a3, a4, a5, gs, d)
             i += nr
 
 
@@ -309,8 +289,12 @@ class BatchWorkspace:
         self.out = np.empty((bp, d), dtype=dtype)
 
     def fits(self, n, d, B, dtype):
-        return (self.r.shape[0] == n and self.xt.shape[1] == d and self.bp == -(-B // BATCH_COLS) * BATCH_COLS
-                and self.xt.dtype == dtype)
+        return (
+            self.r.shape[0] == n
+            and self.xt.shape[1] == d
+            and self.bp == -(-B // BATCH_COLS) * BATCH_COLS
+            and self.xt.dtype == dtype
+        )
 
 
 def fused_apply_batch(A, y, X, lp=None, ws=None):
@@ -334,6 +318,7 @@ def fused_apply_batch(A, y, X, lp=None, ws=None):
     _batch_kernel(A, y, ws.xt, _placeholder() if lp is None else lp, ws.r, ws.part, ws.lo, ws.hi)
     _reduce_parts(ws.part, ws.out)
     return ws.r[:, :B], ws.out[:B]
+
 
 _LP_CACHE: dict = {}
 _placeholder_cf = None
@@ -370,21 +355,6 @@ def compile_scalar_grad(loss):
             cf = None
     _LP_CACHE[key] = cf
     return cf
-
-
-@contextlib.contextmanager
-def numba_threads(threads):
-    """Run the enclosed numba kernels with ``threads`` threads (None: leave as is)."""
-    if threads is None:
-        yield
-        return
-    threads = max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS))
-    old = numba.get_num_threads()
-    numba.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(old)
 
 
 class Workspace:

@@ -1,0 +1,34 @@
+"""Finite-size simulator of spectral-initialised gradient descent (docs/theory.md §0).
+
+Public API::
+
+    simulate(problem, dim, seeds=1, seed=0, dtype="float64", progress=False, lams=None, etas=None,
+             backend="numba", spectral=SpectralInitSettings(...), ...) -> SimulationResult
+    generate_data(problem, dim, seed, dtype) -> Data(A, y, z, x_star)
+    spectral_init(data, problem, settings=None, **options) -> (v, SpectralInfo)   # ||v||^2 = d, <v, x*> >= 0
+    run_gd(data, x0, problem, ...) -> Trajectory                # fused one-read kernel
+    run_gd_batch(data, x0, problem, lams, etas) -> Trajectory   # B trajectories, one fused read of A per step
+"""
+
+from ._data import Data, generate_data
+from ._gd import Trajectory, run_gd, run_gd_batch
+from ._settings import GDSettings, SpectralInitSettings
+from ._simulate import initial_point, simulate
+from ._spectral import DEFAULT_T_FLOOR, SpectralInfo, spectral_init
+from .result import SimulationResult
+
+__all__ = [
+    "simulate",
+    "generate_data",
+    "spectral_init",
+    "run_gd",
+    "run_gd_batch",
+    "initial_point",
+    "SimulationResult",
+    "Data",
+    "Trajectory",
+    "SpectralInfo",
+    "SpectralInitSettings",
+    "GDSettings",
+    "DEFAULT_T_FLOOR",
+]
