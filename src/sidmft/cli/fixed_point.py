@@ -7,7 +7,6 @@ import click
 from . import echo_json, exit_code, exit_for, problem_from_options, problem_options
 
 
-
 @click.command("fixed-point")
 @problem_options
 @click.option(
