@@ -206,8 +206,20 @@ def test_not_applicable_exits_7(tmp_path):
     # a list where one value is not applicable: that value decides
     r = run("spectral", "--preprocess", "identity", "--alpha", "1,2", "--json")
     check_nonzero(r, "not-applicable")
-    # amplitude loss: l' jumps at r = 0, outside the pathwise DMFT
-    r = run("dmft", "--loss", "amplitude", "--samples", 1000, "--batches", 2, "--no-progress", "--json")
+    # amplitude loss with pathwise responses forced: l' jumps at r = 0, outside the pathwise DMFT
+    r = run(
+        "dmft",
+        "--loss",
+        "amplitude",
+        "--responses",
+        "pathwise",
+        "--samples",
+        1000,
+        "--batches",
+        2,
+        "--no-progress",
+        "--json",
+    )
     check_nonzero(r, "not-applicable")
 
 

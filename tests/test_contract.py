@@ -197,7 +197,7 @@ def test_compare_contract(kw):
         (dict(alpha=0.4, steps=3), Status.BELOW_THRESHOLD, "spectral"),  # lal/PR: alpha_c = 1/2
         (dict(alpha=3.0, eta=1.0, steps=8), Status.BLOWUP, "dmft"),
         (dict(alpha=3.0, preprocess="identity", steps=3), Status.NOT_APPLICABLE, "spectral"),  # sup T = inf
-        (dict(alpha=3.0, loss="amplitude", steps=3), Status.NOT_APPLICABLE, "dmft"),  # l' jumps at 0
+        (dict(alpha=3.0, model="logistic", loss="logistic", steps=3), Status.NOT_APPLICABLE, "spectral"),
     ],
 )
 def test_compare_passes_part_statuses_through(kw, status, part):

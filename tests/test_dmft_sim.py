@@ -68,11 +68,14 @@ def test_relu_square_loss_spectral_vs_simulation():
     assert not bad, bad
 
 
-def test_amplitude_loss_refused_with_reason():
+def test_amplitude_loss_pathwise_refused_with_reason():
     """l' = r - sqrt(y) sign(r) jumps at r = 0; its delta in l'' is missed by pathwise responses (measured bias
-    11 sigma at t = 30), so the solver refuses unless asked."""
+    11 sigma at t = 30), so pathwise responses are refused unless forced; the default ("auto") uses Gaussian
+    integration by parts for such losses (tests/test_dmft_ibp.py checks it against simulation)."""
     p = Problem(loss="amplitude", steps=5)
-    r = dmft(p, samples=1000, batches=2)
+    r = dmft(p, samples=1000, batches=2, responses="pathwise")
     assert r.status == Status.NOT_APPLICABLE and "discontinuous" in r.message and np.all(np.isnan(r.mean("m")))
-    forced = dmft(p, samples=1000, batches=2, allow_nonsmooth=True)
+    forced = dmft(p, samples=1000, batches=2, responses="pathwise", allow_nonsmooth=True)
     assert forced.success and np.all(np.isfinite(forced.mean("m")))
+    auto = dmft(p, samples=1000, batches=2)
+    assert auto.success and auto.diagnostics.get("responses", "ibp") == "ibp"

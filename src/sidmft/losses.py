@@ -139,6 +139,47 @@ register_loss(
 )
 
 
+# --- pseudo-Huber amplitude: delta^2 (sqrt(1 + e^2/delta^2) - 1), e = |r| - sqrt(y_+), delta = 1 -------
+# A robust amplitude loss: l' = psi(e) sign(r) with psi(e) = e / sqrt(1 + e^2) bounded by 1, so l' jumps at r = 0
+# by 2 psi(-sqrt(y)) (like the amplitude loss); l'' = (1 + e^2)^(-3/2) is smooth away from r = 0.
+def _pha_value(y, r, xp=np):
+    e = xp.abs(r) - xp.sqrt(xp.maximum(y, 0.0))
+    return xp.sqrt(1.0 + e * e) - 1.0
+
+
+def _pha_grad(y, r, xp=np):
+    e = xp.abs(r) - xp.sqrt(xp.maximum(y, 0.0))
+    return e / xp.sqrt(1.0 + e * e) * xp.sign(r)
+
+
+def _pha_hess(y, r):
+    e = np.abs(r) - np.sqrt(np.maximum(y, 0.0))
+    return (1.0 + e * e) ** -1.5
+
+
+def _pha_scalar_grad(y, r):
+    s = math.sqrt(y) if y > 0.0 else 0.0
+    if r > 0.0:
+        e = r - s
+        return e / math.sqrt(1.0 + e * e)
+    elif r < 0.0:
+        e = -r - s
+        return -e / math.sqrt(1.0 + e * e)
+    return 0.0
+
+
+register_loss(
+    "pseudo-huber-amplitude",
+    value=_pha_value,
+    grad=_pha_grad,
+    # l'' away from r = 0 (the jump of l' at r = 0 is a delta in l'', ignored here as for "amplitude")
+    hess=_pha_hess,
+    scalar_grad=_pha_scalar_grad,
+    bounded_hessian=True,
+    array_namespace=True,
+)
+
+
 # --- square: (r - y)^2 / 2 -------------------------------------------------------------
 def _sq_scalar_grad(y, r):
     return r - y

@@ -7,6 +7,10 @@ the horizon ``steps`` and the initialisation.  Conventions are docs/theory.md §
     L(x) = (1/alpha) sum_i l(y_i, <a_i, x>) + (lam/2)||x||^2,  a_i ~ N(0, I_d/d), ||x*||^2 = d,
     x^{t+1} = x^t - eta * grad L(x^t),   x^0 = kappa * v  (spectral, ||v||^2 = d).
 
+The first-order method (``algorithm``: gd, heavy-ball, nesterov, sgd, langevin, with ``beta``,
+``batch``, ``temperature``) and the step sizes (``eta_schedule``) are described declaratively by
+:mod:`sidmft.algorithms`; GD at a constant step is the default.
+
 The simulator (:mod:`sidmft.simulator`), the spectral theory, the DMFT and the fixed point
 all take the same ``Problem``, so theory and experiment are compared without glue.
 """
@@ -21,16 +25,20 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
+from .algorithms import ALGORITHMS, PARAMETERS, Algorithm, StepSchedule, get_algorithm
 from .losses import Loss, get_loss
 from .models import Model, get_model
 from .preprocess import Preprocessing, get_preprocessing
 
 __all__ = ["Problem", "INITS"]
 
-INITS = ("spectral", "random", "given")
+INITS = ("spectral", "random", "given", "linear")
 
 #: fields that define the problem (recorded in every result file)
-PROBLEM_FIELDS = ("model", "noise", "loss", "preprocess", "alpha", "lam", "eta", "steps", "init", "kappa", "m0", "q0")
+_BASE_FIELDS = ("model", "noise", "loss", "preprocess", "alpha", "lam", "eta", "steps", "init", "kappa", "m0", "q0")
+#: fields of the first-order method (sidmft.algorithms)
+ALGORITHM_FIELDS = ("algorithm", "beta", "batch", "temperature", "eta_schedule")
+PROBLEM_FIELDS = _BASE_FIELDS + ALGORITHM_FIELDS
 
 
 def _check_number(name, value, lo=None, hi=None, lo_open=False, integer=False):
@@ -74,8 +82,10 @@ class Problem:
         Noise level >= 0 (additive std sigma; temperature for ``logistic``).
     loss : str or Loss
         Registered loss (``intensity``, ``amplitude``, ``square``, ``logistic``).
-    preprocess : str or Preprocessing
-        Spectral preprocessing T (``lal``, ``mm``, ``clip:C``, ``trim:C``, ``identity``).
+    preprocess : str or Preprocessing, optional
+        Preprocessing T (``lal``, ``mm``, ``clip:C``, ``trim:C``, ``identity``) of the spectral
+        matrix, or of u = A^T T(y) for ``init="linear"``.  Default ``lal`` (``identity`` for
+        ``init="linear"``).
     alpha : float
         Sample ratio n/d > 0.
     lam : float
@@ -84,9 +94,10 @@ class Problem:
         GD step size > 0.
     steps : int
         Number of GD steps >= 0.
-    init : {"spectral", "random", "given"}
+    init : {"spectral", "random", "given", "linear"}
         ``spectral``: x0 = kappa * v; ``random``: x0 independent of the data with overlap
-        ``m0`` and squared norm ``q0``; ``given``: the vector ``x0`` (simulation only).
+        ``m0`` and squared norm ``q0``; ``given``: the vector ``x0`` (simulation only);
+        ``linear``: x0 = kappa sqrt(d) u/||u||, u = A^T T(y) (simulation only).
     kappa : float or "empirical"
         Norm of the spectral start (||x0||^2/d = kappa^2); ``"empirical"`` uses
         sqrt(mean y) (the usual WF estimate): the simulator uses the sample mean of y, the
@@ -94,6 +105,19 @@ class Problem:
         e.g. the linear and logistic models, E[y] = 0, raise ValueError).
     m0, q0 : float
         Overlap <x0, x*>/d and squared norm ||x0||^2/d for ``init="random"`` (m0^2 <= q0).
+    algorithm : str
+        First-order method (:mod:`sidmft.algorithms`): ``gd`` (default), ``heavy-ball``,
+        ``nesterov`` (need ``beta``), ``sgd`` (needs ``batch``), ``langevin`` (needs ``temperature``).
+    beta : float in [0, 1), optional
+        Momentum of ``heavy-ball`` / ``nesterov``.
+    batch : float in (0, 1], optional
+        Sample fraction b of ``sgd`` (each sample kept with probability b, gradient reweighted by 1/b).
+    temperature : float >= 0, optional
+        Temperature tau of ``langevin`` (noise sqrt(2 eta_t tau) xi^t).
+    eta_schedule : str or sequence of float, optional
+        Step sizes eta_t (:class:`sidmft.algorithms.StepSchedule`): ``None``/``"constant"``,
+        ``"step:FACTOR:EVERY"``, ``"cosine:ETA_MIN"`` (both start at ``eta``) or an explicit list of
+        ``steps`` step sizes.
     x0 : array, optional
         Initial vector for ``init="given"`` (length d, in the §0 scaling).
     """
@@ -101,7 +125,7 @@ class Problem:
     model: Union[str, Model] = "phase-retrieval"
     noise: float = 0.0
     loss: Union[str, Loss] = "intensity"
-    preprocess: Union[str, Preprocessing] = "lal"
+    preprocess: Union[str, Preprocessing, None] = None
     alpha: float = 3.0
     lam: float = 0.1
     eta: float = 0.1
@@ -110,6 +134,11 @@ class Problem:
     kappa: Union[float, str] = 1.0
     m0: Optional[float] = None
     q0: Optional[float] = None
+    algorithm: Union[str, Algorithm] = "gd"
+    beta: Optional[float] = None
+    batch: Optional[float] = None
+    temperature: Optional[float] = None
+    eta_schedule: Union[str, tuple, list, None] = None
     x0: Optional[np.ndarray] = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
@@ -154,7 +183,10 @@ class Problem:
             s(self, "x0", x0)
         elif self.x0 is not None:
             raise ValueError(f"x0 is only used with init='given' (init is {self.init!r})")
-        if self.kappa == "empirical" and self.init == "spectral":
+        self._check_algorithm()
+        if self.preprocess is None:
+            s(self, "preprocess", "identity" if self.init == "linear" else "lal")
+        if self.kappa == "empirical" and self.init in ("spectral", "linear"):
             my = _mean_label(model)
             if not my > 1e-10:
                 raise ValueError(
@@ -179,7 +211,46 @@ class Problem:
         if not isinstance(self.preprocess, str):
             s(self, "preprocess", T.name)
 
+    def _check_algorithm(self):
+        """Validate algorithm, its parameters (beta, batch, temperature) and eta_schedule."""
+        s = object.__setattr__
+        alg = get_algorithm(self.algorithm)
+        s(self, "algorithm", alg.name)
+        for name, allowed in PARAMETERS.items():
+            v = getattr(self, name)
+            if name not in alg.parameters:
+                if v is not None:
+                    users = [a.name for a in ALGORITHMS.values() if name in a.parameters]
+                    raise ValueError(
+                        f"{name} is only used by algorithm {' or '.join(users)} (algorithm is {alg.name!r})"
+                    )
+                continue
+            if v is None:
+                raise ValueError(f"algorithm={alg.name!r} needs {allowed}")
+            v = _check_number(name, v)
+            bad = {"beta": not 0 <= v < 1, "batch": not 0 < v <= 1, "temperature": v < 0}[name]
+            if bad:
+                raise ValueError(f"{name} must be {allowed.split(' ', 1)[1]}; got {v!r}")
+            s(self, name, v)
+        schedule = StepSchedule.parse(self.eta_schedule)
+        schedule.check(self.eta, self.steps)
+        s(self, "eta_schedule", schedule.spec)
+
     # -- resolved objects ----------------------------------------------------------
+    @property
+    def algorithm_obj(self) -> Algorithm:
+        """The registered :class:`~sidmft.algorithms.Algorithm` of ``algorithm``."""
+        return get_algorithm(self.algorithm)
+
+    @property
+    def schedule(self) -> StepSchedule:
+        """The :class:`~sidmft.algorithms.StepSchedule` of ``eta_schedule``."""
+        return StepSchedule.parse(self.eta_schedule)
+
+    def etas(self, eta: Optional[float] = None, steps: Optional[int] = None) -> np.ndarray:
+        """eta_t for t = 0..steps-1 (``eta``/``steps`` default to the problem's)."""
+        return self.schedule.etas(self.eta if eta is None else float(eta), self.steps if steps is None else int(steps))
+
     @property
     def model_obj(self) -> Model:
         """The resolved :class:`~sidmft.models.Model` (noise bound in)."""
@@ -212,8 +283,12 @@ class Problem:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict of the defining fields (x0 is not included)."""
-        return {k: getattr(self, k) for k in PROBLEM_FIELDS}
+        """Plain JSON-able dict of the defining fields (x0 is not included).  The fields of the
+        method (``ALGORITHM_FIELDS``) appear only where they differ from plain GD at a constant step,
+        so the description (and every hash of it, e.g. sweep point seeds) of a GD problem is as before."""
+        d = {k: getattr(self, k) for k in _BASE_FIELDS}
+        d.update({k: getattr(self, k) for k in ALGORITHM_FIELDS if getattr(self, k) not in (None, "gd")})
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> Problem:

@@ -76,7 +76,10 @@ def _float_or_empirical(value):
         raise click.BadParameter("must be a number > 0 or 'empirical'") from None
 
 
-PROBLEM_FLAGS = ("model", "noise", "loss", "preprocess", "alpha", "lam", "eta", "steps", "kappa", "init", "m0", "q0")
+_BASE_FLAGS = ("model", "noise", "loss", "preprocess", "alpha", "lam", "eta", "steps", "kappa", "init", "m0", "q0")
+#: flags of the first-order method; left out of the Problem (its defaults) when not given
+_ALGORITHM_FLAGS = ("algorithm", "beta", "batch", "temperature", "eta_schedule")
+PROBLEM_FLAGS = _BASE_FLAGS + _ALGORITHM_FLAGS
 
 
 def problem_options(fn=None, *, alpha_type=float):
@@ -107,9 +110,8 @@ def problem_options(fn=None, *, alpha_type=float):
             ),
             click.option(
                 "--preprocess",
-                default="lal",
-                show_default=True,
-                help="Spectral preprocessing T: lal, mm, clip:C, trim:C, identity.",
+                default=None,
+                help="Preprocessing T: lal, mm, clip:C, trim:C, identity [default: lal; identity for --init linear].",
             ),
             click.option(
                 "--alpha",
@@ -131,11 +133,25 @@ def problem_options(fn=None, *, alpha_type=float):
                 "--init",
                 default="spectral",
                 show_default=True,
-                type=click.Choice(["spectral", "random"]),
-                help="Initialisation.",
+                type=click.Choice(["spectral", "random", "linear"]),
+                help="Initialisation (linear: x0 along A^T T(y), simulation only).",
             ),
             click.option("--m0", default=None, type=float, help="Initial overlap <x0,x*>/d (init=random)."),
             click.option("--q0", default=None, type=float, help="Initial squared norm ||x0||^2/d (init=random)."),
+            click.option(
+                "--algorithm",
+                default=None,
+                help="First-order method: gd, heavy-ball, nesterov, sgd, langevin [default: gd].",
+            ),
+            click.option("--beta", default=None, type=float, help="Momentum in [0, 1) (heavy-ball, nesterov)."),
+            click.option("--batch", default=None, type=float, help="Sample fraction in (0, 1] (sgd)."),
+            click.option("--temperature", default=None, type=float, help="Temperature >= 0 (langevin)."),
+            click.option(
+                "--eta-schedule",
+                "eta_schedule",
+                default=None,
+                help="Step sizes: constant, step:FACTOR:EVERY, cosine:ETA_MIN or a list ETA0,ETA1,... (one per step).",
+            ),
         ]
         for o in reversed(opts):
             f = o(f)
@@ -150,7 +166,7 @@ def problem_from_options(opts: dict, **override):
     Validation errors become ``click.UsageError`` naming the parameter."""
     from ..problem import Problem
 
-    d = {k: opts[k] for k in PROBLEM_FLAGS if k in opts}
+    d = {k: opts[k] for k in PROBLEM_FLAGS if k in opts and not (k in _ALGORITHM_FLAGS and opts[k] is None)}
     d.update(override)
     try:
         d["kappa"] = _float_or_empirical(d.get("kappa", 1.0))

@@ -39,6 +39,14 @@ __all__ = ["command"]
     help="Per-path histories and reverse sweep (averages are always float64); float64 is ~2x slower.",
 )
 @click.option(
+    "--responses",
+    default="auto",
+    show_default=True,
+    type=click.Choice(["auto", "pathwise", "ibp"]),
+    help="Response estimator: exact pathwise derivatives, or Gaussian integration by parts (exact for losses "
+    "whose l' jumps, e.g. amplitude); auto picks integration by parts only for such losses.",
+)
+@click.option(
     "--naive",
     is_flag=True,
     help="Demonstration only: treat the spectral start as data independent (docs/theory.md §2.5; wrong).",
@@ -50,13 +58,31 @@ __all__ = ["command"]
     type=click.Path(dir_okay=False),
     help="Write the result (observables, errors, kernels) to netCDF (.nc) or zarr (.zarr).",
 )
+@click.option(
+    "--workers",
+    default=None,
+    type=int,
+    metavar="N",
+    help="Run the batches as Dask tasks on a LocalCluster of N single-thread processes (default: in this "
+    "process).  Same numbers as a local run.",
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="ADDR",
+    help="Run the batches on a running Dask scheduler, e.g. tcp://127.0.0.1:8786 (not with --workers).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option("--no-progress", is_flag=True, help="No progress bar on stderr.")
-def command(samples, batches, seed, precision, naive, output, as_json, no_progress, **opts):
+def command(
+    samples, batches, seed, precision, responses, naive, output, workers, scheduler, as_json, no_progress, **opts
+):
     """Solve the DMFT of gradient descent from the spectral (or a random) start.
 
     Prints m, q, cosine, error, training loss, objective, gradient norm and test error with
-    Monte-Carlo standard errors at every step (a table, or --json).
+    Monte-Carlo standard errors at every step (a table, or --json).  The batches are
+    independent solves: --workers N or --scheduler ADDR runs them on Dask, with the same
+    numbers as a local run.
 
     \b
     Exit status: 0 success, 2 usage error, 4 blowup, 6 below-threshold,
@@ -65,6 +91,8 @@ def command(samples, batches, seed, precision, naive, output, as_json, no_progre
     """
     from ..theory.dmft import dmft
 
+    if workers is not None and scheduler is not None:
+        raise click.UsageError("--workers and --scheduler are mutually exclusive")
     problem = problem_from_options(opts)
     try:
         res = dmft(
@@ -74,7 +102,10 @@ def command(samples, batches, seed, precision, naive, output, as_json, no_progre
             seed=seed,
             naive=naive,
             precision=precision,
+            responses=responses,
             progress=not no_progress,
+            workers=workers or 0,
+            scheduler=scheduler,
         )
     except ValueError as e:
         raise click.UsageError(str(e)) from None

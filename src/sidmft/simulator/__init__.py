@@ -8,9 +8,14 @@ Public API::
     spectral_init(data, problem, settings=None, **options) -> (v, SpectralInfo)   # ||v||^2 = d, <v, x*> >= 0
     run_gd(data, x0, problem, ...) -> Trajectory                # fused one-read kernel
     run_gd_batch(data, x0, problem, lams, etas) -> Trajectory   # B trajectories, one fused read of A per step
+
+``run_gd`` runs ``problem.algorithm`` (gd, heavy-ball, nesterov, sgd, langevin; see
+:mod:`sidmft.algorithms`) with the step sizes of ``problem.eta_schedule``; ``run_gd_batch`` gd and
+heavy-ball at a constant step.  The random draws of sgd and Langevin dynamics are
+``sgd_factor(seed, t, n, batch)`` and ``langevin_noise(seed, t, d)`` (their own SeedSequence streams).
 """
 
-from ._data import Data, generate_data
+from ._data import Data, generate_data, langevin_noise, sgd_factor
 from ._gd import Trajectory, run_gd, run_gd_batch
 from ._settings import GDSettings, SpectralInitSettings
 from ._simulate import initial_point, simulate
@@ -31,4 +36,6 @@ __all__ = [
     "SpectralInitSettings",
     "GDSettings",
     "DEFAULT_T_FLOOR",
+    "sgd_factor",
+    "langevin_noise",
 ]

@@ -10,6 +10,8 @@ spawn keys, never from the order in which work is done:
     label noise                             spawn_key=(2,)
     random initialisation (init='random')   spawn_key=(3,)
     Lanczos start vector                    spawn_key=(4,)
+    sgd selection at step t                 spawn_key=(5, t)   s_i^t = [U_i < b], U = random(n)
+    Langevin noise at step t                spawn_key=(6, t)   xi^t = standard_normal(d)
 
 A block is always drawn in float64 and then cast, so float32 data is the float64 data rounded,
 and ``chunk_rows`` / ``workers`` change only speed, never a single bit of the result.
@@ -28,17 +30,29 @@ from threadpoolctl import threadpool_limits
 
 from ._kernels import ROW_BLOCK
 
-__all__ = ["Data", "generate_data", "child_rng", "DTYPES"]
+__all__ = ["Data", "generate_data", "child_rng", "sgd_factor", "langevin_noise", "DTYPES"]
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
 
 # spawn-key roots
-KEY_A, KEY_XSTAR, KEY_LABELS, KEY_RANDOM_INIT, KEY_LANCZOS = 0, 1, 2, 3, 4
+KEY_A, KEY_XSTAR, KEY_LABELS, KEY_RANDOM_INIT, KEY_LANCZOS, KEY_SGD, KEY_LANGEVIN = 0, 1, 2, 3, 4, 5, 6
 
 
 def child_rng(seed: int, *key: int) -> np.random.Generator:
     """Generator for the stream ``key`` of ``seed`` (independent of every other key)."""
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(int(seed), spawn_key=tuple(key))))
+
+
+def sgd_factor(seed: int, t: int, n: int, batch: float) -> np.ndarray:
+    """Per-sample factor f_i^t = s_i^t / b of sgd at step t, s_i^t = [U_i < b] with U = random(n) of
+    the stream (KEY_SGD, t) of ``seed`` (float64)."""
+    s = child_rng(seed, KEY_SGD, t).random(n) < batch
+    return s.astype(np.float64) / batch
+
+
+def langevin_noise(seed: int, t: int, d: int) -> np.ndarray:
+    """xi^t ~ N(0, I_d) of Langevin dynamics at step t: standard_normal(d) of the stream (KEY_LANGEVIN, t)."""
+    return child_rng(seed, KEY_LANGEVIN, t).standard_normal(d)
 
 
 def resolve_dtype(dtype) -> np.dtype:

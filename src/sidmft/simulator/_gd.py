@@ -31,8 +31,9 @@ from threadpoolctl import threadpool_limits
 
 from ..numerics import numba_threads
 from ..results import OBSERVABLES, Result, Status
-from ._kernels import BatchWorkspace, Workspace, compile_scalar_grad, fused_apply, fused_apply_batch, numpy_apply
+from ._kernels import BatchWorkspace, compile_scalar_grad, fused_apply_batch
 from ._settings import DEFAULT_BOUND
+from ._steps import Applier, Scheme, batch_step, check_batch_algorithm, check_jax_algorithm
 
 __all__ = ["run_gd", "run_gd_batch", "Trajectory", "DEFAULT_BOUND"]
 
@@ -212,7 +213,11 @@ def run_gd(
     steps: Optional[int] = None,
     backend: str = "numba",
 ) -> Trajectory:
-    """Run ``steps`` GD steps from ``x0`` on ``data`` and record every observable.
+    """Run ``steps`` steps of ``problem.algorithm`` from ``x0`` on ``data`` and record every observable.
+
+    Method and step sizes eta_t (``eta_schedule`` based on ``eta``) are those of ``problem``
+    (:mod:`sidmft.algorithms`); observables are full-batch at x^t.  Random draws come from the
+    streams of ``data.seed`` (``sgd_factor``, ``langevin_noise`` in ``simulator/_data.py``).
 
     Parameters
     ----------
@@ -243,27 +248,27 @@ def run_gd(
     x0 = np.asarray(x0, dtype=np.float64)
     if x0.shape != (d,):
         raise ValueError(f"x0 must have shape ({d},); got {x0.shape}")
+    scheme = Scheme.of(problem, eta, steps)
     obs = {k: np.full(steps + 1, np.nan) for k in OBSERVABLES}
-    guard = _Guard(obs, lam, eta, bound)
+    guard = _Guard(obs, lam, float(scheme.etas[0]) if steps else eta, bound)
     if backend == "jax":
+        check_jax_algorithm(problem)
         return _run_gd_jax(data, x0, problem, guard, steps, t_start)
     lp = _scalar_grad(loss, "numpy" if backend == "numpy" else method)
     A, y, xs, dt = data.A, data.y, data.x_star, data.A.dtype
-    ws = Workspace(data.n, d, dt) if lp is not None else None
-    yd = y.astype(dt)
+    apply = Applier(A, y.astype(dt), lp, loss)
     status, message, passes = Status.SUCCESS, "", 0
-    x = x0.astype(dt)
+    x, xprev = x0.astype(dt), None
     with threadpool_limits(1), numba_threads(threads), np.errstate(over="ignore", invalid="ignore"):
         for t in range(steps + 1):
-            r, out = fused_apply(A, yd, x, lp, ws) if lp is not None else numpy_apply(A, yd, x, loss.grad)
-            passes += 1
-            grad = lam * x + out * (1.0 / alpha)
+            r, grad, step_grad, k = scheme.gradients(t, x, xprev, apply, lam, alpha, data.seed, data.n)
+            passes += k
             stop = guard.record(t, *_measure(x, grad, r, xs, y, loss))
             if stop is not None:
                 status, message = stop
                 break
             if t < steps:
-                x = x - dt.type(eta) * grad
+                x, xprev = scheme.advance(t, x, xprev, step_grad, data.seed), x
             if callback is not None:
                 callback(t)
     return _finish(
@@ -395,7 +400,8 @@ def run_gd_batch(
     A^T l'(y, R) in one pass over row blocks, register-blocked over rows and columns; about
     1.5-1.8x faster than the GEMM pair on one core, see benchmarks/README.md).  ``gemm``: two
     GEMMs per step, R = A X and (l'(y, R)^T A)^T.  Either way A is read once or twice per step for
-    all B trajectories together instead of once per trajectory.
+    all B trajectories together instead of once per trajectory.  ``problem.algorithm``: ``gd``
+    or ``heavy-ball`` at a constant step (others: ValueError).
 
     Parameters
     ----------
@@ -403,7 +409,7 @@ def run_gd_batch(
     x0 : (d,) or (d, B) array
         Common start (e.g. the spectral x0) or one start per trajectory.
     problem : Problem
-        loss, alpha, steps (``problem.lam``/``problem.eta`` are ignored).
+        loss, alpha, steps, algorithm, beta (``problem.lam``/``problem.eta`` are ignored).
     lams, etas : array_like
         Broadcast to a common length B.
     method : {"auto", "fused", "gemm"}
@@ -418,12 +424,14 @@ def run_gd_batch(
     Trajectory with ``obs[name]`` of shape (B, steps+1) and per-trajectory statuses/messages.
     """
     _check_method(method, ("auto", "fused", "gemm"))
+    beta = check_batch_algorithm(problem)
     t_start = time.perf_counter()
     lams, etas = check_lams_etas(lams, etas)
     B, steps = lams.size, problem.steps if steps is None else int(steps)
     loss, alpha = problem.loss_obj, problem.alpha
     A, y, xs, dt = data.A, data.y, data.x_star, data.A.dtype
     X = _batch_start(x0, data.d, B, dt)
+    Xprev = X.copy() if beta else None  # x^{-1} = x^0
     obs = {k: np.full((B, steps + 1), np.nan) for k in OBSERVABLES}
     guard = _BatchGuard(obs, lams, etas, bound)
     active, yc, yd = np.arange(B), y[:, None], y.astype(dt)
@@ -439,7 +447,7 @@ def run_gd_batch(
             grad = Xa * lams[active].astype(dt) + out * dt.type(1.0 / alpha)
             keep = guard.record(t, active, *_measure_batch(Xa, grad, R64, xs, yc, loss))
             if t < steps:
-                Xa = Xa - grad * etas[active].astype(dt)
+                Xa = batch_step(Xa, grad, etas[active].astype(dt), Xprev, active, beta)
                 if active.size == B and np.all(keep):
                     X = Xa
                 else:

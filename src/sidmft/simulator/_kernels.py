@@ -83,8 +83,8 @@ def _axpy8(acc, gb, a0, a1, a2, a3, a4, a5, a6, a7, d):
 
 
 @njit(inline="always", fastmath=_FM)
-def _fused_tail(A, y, x, lp, linear, r, gb, acc, i, d, zero):
-    """One row i (the rows after the last full group of 8)."""
+def _fused_tail(A, y, x, lp, linear, r, gb, acc, i, d, zero, f, scaled, acc2):
+    """One row i (the rows after the last full group of 8); also acc2 += f_i g_i a_i if ``scaled``."""
     a0 = A[i]
     s0 = zero
     for j in range(d):
@@ -97,18 +97,27 @@ def _fused_tail(A, y, x, lp, linear, r, gb, acc, i, d, zero):
     g0 = gb[0]
     for j in range(d):
         acc[j] += g0 * a0[j]
+    if scaled:
+        h0 = g0 * f[i]
+        for j in range(d):
+            acc2[j] += h0 * a0[j]
 
 
 @njit(cache=True, parallel=True, fastmath=_FM)
-def _fused_kernel(A, y, x, lp, linear, r, part, out):
+def _fused_kernel(A, y, x, lp, linear, r, part, out, f, scaled, part2, out2):
     n, d = A.shape
     nb = part.shape[0]
     for b in prange(nb):
         acc = part[b]
+        acc2 = part2[b]
         gb = np.zeros(8, A.dtype)
+        gf = np.zeros(8, A.dtype)
         zero = gb[0]
         for j in range(d):
             acc[j] = zero
+        if scaled:
+            for j in range(d):
+                acc2[j] = zero
         i = b * ROW_BLOCK
         e = min(n, i + ROW_BLOCK)
         while i + 8 <= e:
@@ -124,15 +133,24 @@ def _fused_kernel(A, y, x, lp, linear, r, part, out):
                 for k in range(8):
                     gb[k] = lp(y[i + k], r[i + k])
             _axpy8(acc, gb, a0, a1, a2, a3, a4, a5, a6, a7, d)
+            if scaled:  # rows still in cache: the factor-weighted sum costs no extra read of A
+                for k in range(8):
+                    gf[k] = gb[k] * f[i + k]
+                _axpy8(acc2, gf, a0, a1, a2, a3, a4, a5, a6, a7, d)
             i += 8
         while i < e:
-            _fused_tail(A, y, x, lp, linear, r, gb, acc, i, d, zero)
+            _fused_tail(A, y, x, lp, linear, r, gb, acc, i, d, zero, f, scaled, acc2)
             i += 1
     for j in prange(d):
         s = part[0, j]
         for b in range(1, nb):
             s += part[b, j]
         out[j] = s
+        if scaled:
+            s2 = part2[0, j]
+            for b in range(1, nb):
+                s2 += part2[b, j]
+            out2[j] = s2
 
 
 @njit(cache=True, parallel=True, fastmath=_FM)
@@ -365,13 +383,18 @@ class Workspace:
         self.part = np.empty((self.nb, d), dtype=dtype)
         self.r = np.empty(n, dtype=dtype)
         self.out = np.empty(d, dtype=dtype)
+        self.part2 = np.empty((self.nb, d), dtype=dtype)  # the factor-weighted partial sums
+        self.out2 = np.empty(d, dtype=dtype)
+        self.nofactor = np.empty(1, dtype=dtype)
 
 
-def fused_apply(A, y, x, lp=None, ws=None):
+def fused_apply(A, y, x, lp=None, ws=None, factor=None):
     """Return (r, out) with r = A x and out = A^T g, g_i = lp(y_i, r_i) (or y_i r_i if lp is None).
 
     One read of A (fused numba kernel).  ``A`` is C-contiguous (n, d); ``y`` and ``x`` are
     converted to A's dtype.  The returned arrays belong to ``ws`` (overwritten by the next call).
+    With a per-sample ``factor`` f (n,), returns (r, out, out_f) with also out_f = A^T (f g), in
+    the same read of A (the sgd gradient next to the full one).
     """
     n, d = A.shape
     dt = A.dtype
@@ -380,16 +403,24 @@ def fused_apply(A, y, x, lp=None, ws=None):
     y = np.ascontiguousarray(y, dtype=dt)
     x = np.ascontiguousarray(x, dtype=dt)
     linear = lp is None
-    _fused_kernel(A, y, x, _placeholder() if linear else lp, linear, ws.r, ws.part, ws.out)
-    return ws.r, ws.out
+    scaled = factor is not None
+    f = np.ascontiguousarray(factor, dtype=dt) if scaled else ws.nofactor
+    _fused_kernel(
+        A, y, x, _placeholder() if linear else lp, linear, ws.r, ws.part, ws.out, f, scaled, ws.part2, ws.out2
+    )
+    return (ws.r, ws.out, ws.out2) if scaled else (ws.r, ws.out)
 
 
-def numpy_apply(A, y, x, grad=None):
-    """Reference path (two BLAS passes): r = A x, out = A^T g, g = grad(y, r) or y * r."""
+def numpy_apply(A, y, x, grad=None, factor=None):
+    """Reference path (two BLAS passes): r = A x, out = A^T g, g = grad(y, r) or y * r; with a
+    per-sample ``factor`` f, (r, out, A^T (f g))."""
     x = np.asarray(x, dtype=A.dtype)
     r = A @ x
-    g = y * r if grad is None else grad(y, r)
-    return r, A.T @ np.asarray(g, dtype=A.dtype)
+    g = np.asarray(y * r if grad is None else grad(y, r), dtype=A.dtype)
+    if factor is None:
+        return r, A.T @ g
+    out = A.T @ np.stack([g, g * np.asarray(factor, dtype=A.dtype)], axis=1)
+    return r, np.ascontiguousarray(out[:, 0]), np.ascontiguousarray(out[:, 1])
 
 
 def read_pass(A, part=None):

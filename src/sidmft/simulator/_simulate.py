@@ -9,12 +9,14 @@ from collections.abc import Sequence
 from typing import Optional, Union
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from ..results import OBSERVABLES, Status, Timer
 from ._data import KEY_RANDOM_INIT, _check_dim, _check_seed, child_rng, generate_data, n_samples, resolve_dtype
 from ._gd import check_lams_etas, run_gd, run_gd_batch
 from ._settings import DEFAULT_BOUND, GDSettings, SpectralInitSettings
 from ._spectral import spectral_init
+from ._steps import check_batch_algorithm, check_jax_algorithm
 from .result import SPECTRAL_FIELDS, SimulationResult
 
 __all__ = ["simulate", "initial_point"]
@@ -38,10 +40,13 @@ def initial_point(data, problem, spectral=None):
 
     spectral: x0 = kappa v (kappa = problem.kappa_value(y)); random: x0 = m0 x* + sqrt(q0 - m0^2) xi
     with xi a unit-direction vector orthogonal to x*, ||xi||^2 = d, drawn from the seed's own stream
-    (independent of A); given: problem.x0.  ``spectral``: :class:`SpectralInitSettings` (or a
-    dict of its fields) for :func:`spectral_init`.
+    (independent of A); given: problem.x0; linear: x0 = kappa sqrt(d) u/||u|| with u = A^T T(y)
+    (T = problem.T, the identity unless a preprocessing is given).  ``spectral``:
+    :class:`SpectralInitSettings` (or a dict of its fields) for :func:`spectral_init`.
     """
     d = data.d
+    if problem.init == "linear":
+        return _linear_start(data, problem), None
     if problem.init == "spectral":
         v, info = spectral_init(data, problem, spectral)
         if info.status == Status.FAILED:
@@ -73,6 +78,17 @@ def initial_point(data, problem, spectral=None):
     return x0.copy(), None
 
 
+def _linear_start(data, problem):
+    """x0 = kappa sqrt(d) u/||u||, u = A^T T(y) (one BLAS pass in float64, one thread)."""
+    w = np.asarray(problem.T(data.y), dtype=np.float64)
+    with threadpool_limits(1):
+        u = data.A.T.astype(np.float64, copy=False) @ w
+    norm = float(np.linalg.norm(u))
+    if not (math.isfinite(norm) and norm > 0):
+        raise ValueError(f"init='linear': u = A^T T(y) has norm {norm:g}; no direction to start from")
+    return problem.kappa_value(data.y) * math.sqrt(data.d) / norm * u
+
+
 def _seed_list(seeds, seed) -> list[int]:
     if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
         if seeds < 1:
@@ -100,8 +116,11 @@ def _spectral_settings(spectral) -> SpectralInitSettings:
 
 
 def _check_backend(gd, problem, batch):
+    if batch:
+        check_batch_algorithm(problem)
     if gd.backend != "jax":
         return
+    check_jax_algorithm(problem)
     if batch:
         raise ValueError("backend='jax' runs one trajectory per seed; lams/etas batches need backend='numba'")
     from ..backends.jax_gd import require_jax

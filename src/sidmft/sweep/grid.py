@@ -42,8 +42,8 @@ SETTINGS_USED_BY = {"dim": ("simulate",), "seeds": ("simulate",), "samples": ("d
 GRID_PARAMS = tuple(PROBLEM_FIELDS) + tuple(RUN_SETTINGS)
 
 _INT_PARAMS = {"steps", "dim", "seeds", "samples", "batches"}
-_STR_PARAMS = {"model", "loss", "preprocess", "init"}
-_OPTIONAL_FLOAT = {"m0", "q0"}  # may be "none"
+_STR_PARAMS = {"model", "loss", "preprocess", "init", "algorithm", "eta_schedule"}
+_OPTIONAL_FLOAT = {"m0", "q0", "beta", "batch", "temperature"}  # may be "none"
 _KAPPA = {"kappa"}  # float or "empirical"
 
 

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from typing import Optional
 
+from .._dask import client as _client
 from .dataset import consolidate
 from .point import compute_point
 from .spec import SweepSpec, format_values
@@ -186,37 +187,3 @@ def _run_dask(run: _Run, tasks: list, workers: int, scheduler: Optional[str], ba
             run.finish(task, ds, who)
             fut.release()
             bar.update(1)
-
-
-@contextlib.contextmanager
-def _client(workers: int, scheduler: Optional[str], timeout: float = 30.0):
-    """A Dask client on ``scheduler`` or on a new LocalCluster of ``workers`` single-thread processes."""
-    import logging
-
-    from distributed import Client, LocalCluster
-
-    if scheduler:
-        client = Client(scheduler, timeout=timeout, set_as_default=False)
-        try:
-            yield client
-        finally:
-            client.close()
-        return
-    cluster = LocalCluster(
-        n_workers=workers,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        scheduler_port=0,
-        dashboard_address=None,
-        silence_logs=logging.ERROR,
-        worker_dashboard_address=None,
-    )
-    try:
-        client = Client(cluster, set_as_default=False)
-        try:
-            yield client
-        finally:
-            client.close()
-    finally:
-        cluster.close()

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..numerics import lhs_normal_scores
 from . import _dmft_kernels as K
+from ._dmft_ibp import gram_row, ibp_gradient
 
 # explosion thresholds of the blow-up detector (see DMFTResult docstring)
 _Q_MAX = 1e8  # ||x^t||^2/d
@@ -64,6 +65,10 @@ class BatchSolver:
     :meth:`run` is the loop over t = 0..steps; each step is :meth:`_field` (Gaussian part and memory
     terms of r^t), :meth:`_sample_side` (l', l'', l at r^t), :meth:`_closure` (responses, Gram row,
     Stein term: row t of R_g, mu, Sigma) and :meth:`_advance` (parameter side in closed form).
+
+    ``responses``: ``"pathwise"`` (exact reverse mode, l'' along the path; needs l' continuous) or
+    ``"ibp"`` (Gaussian integration by parts, :mod:`sidmft.theory._dmft_ibp`; exact for l' with jumps);
+    default ``ctx["responses"]``, else ``"pathwise"``.
     """
 
     def __init__(
@@ -75,8 +80,12 @@ class BatchSolver:
         scores: str = "lhs-orth",
         callback=None,
         precision: str = "float64",
+        responses: Optional[str] = None,
     ):
         self.ctx = ctx
+        self.responses = responses if responses is not None else ctx.get("responses", "pathwise")
+        if self.responses not in ("pathwise", "ibp"):
+            raise ValueError(f"responses must be 'pathwise' or 'ibp'; got {self.responses!r}")
         self.n_paths = int(n_paths)
         self.rng = rng
         self.kernel = K.resolve(kernel)
@@ -189,9 +198,14 @@ class BatchSolver:
         return g
 
     def _closure(self, t: int, g: np.ndarray, z: np.ndarray) -> None:
-        """Row t of R_g (reverse mode), mu_t (Stein) and Sigma(t, .) (Gram row) (§2.4)."""
-        Rx, Rg, Sig, n_paths = self.Rx, self.Rg, self.Sig, self.n_paths
-        alpha, spectral = self.ctx["alpha"], self.spectral
+        """Row t of R_g (reverse mode, or integration by parts), mu_t (Stein) and Sigma(t, .) (Gram row) (§2.4)."""
+        Rx, Rg, n_paths, spectral = self.Rx, self.Rg, self.n_paths, self.spectral
+        if self.responses == "ibp":
+            # column j of Rg is input column j in both modes; g^t depends on inputs 0..t+1 (§6.8)
+            Rg[t, 1 : t + 2] = ibp_gradient(self.Lc, self.Xi, g, t + 2)[1:]
+            gram = gram_row(self.G, g, t, self.gS)
+            self._close_row(t, float(g @ z) / n_paths, gram)
+            return
         lamS = (Rx[: t + 1, 0].copy(), self.dgS, self.B0) if spectral else None
         resp, gram, _ = self.kernel.responses_and_gram(t, self.H, self.G, Rx, self.RT, self.zp, self.gS, lamS, n_paths)
         gz = float(g @ z) / n_paths  # Stein term E[g^t z] (same value for every kernel variant)
@@ -201,11 +215,16 @@ class BatchSolver:
             Rg[t, 2 : t + 2] = resp[1 : t + 1]
         else:
             Rg[t, 1 : t + 2] = resp[: t + 1]
-        self.mu[t] = gz - self.Cin[1 : t + 2] @ Rg[t, 1 : t + 2]
+        self._close_row(t, gz, gram)
+
+    def _close_row(self, t: int, gz: float, gram: np.ndarray) -> None:
+        """mu_t by Stein from E[g^t z] and row t of R_g; Sigma(t, .) = alpha * Gram row (§2.4)."""
+        Sig, alpha = self.Sig, self.ctx["alpha"]
+        self.mu[t] = gz - self.Cin[1 : t + 2] @ self.Rg[t, 1 : t + 2]
         Sig[t + 1, 1 : t + 2] = alpha * gram[: t + 1]
         Sig[1 : t + 2, t + 1] = Sig[t + 1, 1 : t + 2]
-        if spectral:
-            Sig[t + 1, 0] = Sig[0, t + 1] = alpha * gram[-1]
+        if self.spectral:
+            Sig[t + 1, 0] = Sig[0, t + 1] = alpha * gram[t + 1]
 
     def _advance(self, t: int) -> bool:
         """x^{t+1} in closed form (§2.2 / §2.7); False if ||x^{t+1}||^2 or Sigma(t,t) exploded."""
@@ -248,6 +267,7 @@ class BatchSolver:
             self._start_random()
         if self.dtype != np.float64:
             Xi = Xi.astype(self.dtype)
+        self.Xi = Xi
         blow = None
         for t in range(n_steps + 1):
             r = r0 if (r0 is not None and t == 0) else self._field(t, Xi)

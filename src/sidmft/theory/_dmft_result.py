@@ -156,6 +156,7 @@ class DMFTResult(TrajectoryResult):
             min_schur=float(self.diagnostics.get("min_schur", math.nan)),
             scores=str(self.diagnostics.get("scores", "")),
             kernel=str(self.diagnostics.get("kernel", "")),
+            responses=str(self.diagnostics.get("responses", "")),
         )
         return ds
 
@@ -168,6 +169,7 @@ class DMFTResult(TrajectoryResult):
             min_schur=float(a.get("min_schur", math.nan)),
             scores=str(a.get("scores", "")),
             kernel=str(a.get("kernel", "")),
+            responses=str(a.get("responses", "")),
             naive=bool(int(a.get("naive", 0))),
         )
         if "max_abs_r" in ds:

@@ -9,8 +9,9 @@ from typing import Optional
 import numpy as np
 
 from ._dmft_core import SCORES
+from ._dmft_ibp import RESPONSES
 
-__all__ = ["DMFTSettings", "KERNELS", "PRECISIONS"]
+__all__ = ["DMFTSettings", "KERNELS", "PRECISIONS", "RESPONSES"]
 
 KERNELS = ("auto", "numba", "numpy")
 PRECISIONS = ("float32", "float64")
@@ -56,6 +57,13 @@ class DMFTSettings:
         concurrently, one single-threaded solve per thread (no per-step synchronisation, robust on
         busy machines); with one batch the kernels are path-parallel.  Results depend on
         ``threads`` only at the rounding level (~1e-13).
+    responses : {"auto", "pathwise", "ibp"}
+        Estimator of the responses R_g(t, .) = E[d g^t / d w] (docs/theory.md §2.4, §6.8).
+        ``"pathwise"``: exact reverse mode along each path, E[l'' dr^t/dw]; needs l' continuous (a
+        jump of l' puts a delta in l'' that no path sees).  ``"ibp"``: Gaussian integration by parts,
+        R_g = K^{-1} E[(z, w) g^t] with K the inputs' covariance; exact for any l' (jumps included),
+        cost O(M t) per step instead of O(M t^2), larger Monte-Carlo variance at late times.
+        ``"auto"`` (default): pathwise for losses with continuous l', ibp when l' jumps at r = 0.
 
     Raises
     ------
@@ -75,6 +83,7 @@ class DMFTSettings:
     precision: str = "float32"
     kernel: str = "auto"
     threads: Optional[int] = None
+    responses: str = "auto"
 
     def __post_init__(self):
         samples, batches = _whole("samples", self.samples), _whole("batches", self.batches)
@@ -89,6 +98,8 @@ class DMFTSettings:
             raise ValueError(f"kernel must be one of {list(KERNELS)}; got {self.kernel!r}")
         if self.scores not in SCORES:
             raise ValueError(f"scores must be one of {list(SCORES)}; got {self.scores!r}")
+        if self.responses not in RESPONSES:
+            raise ValueError(f"responses must be one of {list(RESPONSES)}; got {self.responses!r}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be 'float64' or 'float32'; got {self.precision!r}")
         threads = self.threads
@@ -116,3 +127,9 @@ class DMFTSettings:
         if self.kernel != "auto":
             return self.kernel
         return "numba" if os.environ.get("SIDMFT_DMFT_KERNEL", "numba") != "numpy" else "numpy"
+
+    def resolved_responses(self, grad_jumps: bool) -> str:
+        """``"pathwise"`` or ``"ibp"``: ``"auto"`` is ibp when l' jumps (``grad_jumps``), else pathwise."""
+        if self.responses != "auto":
+            return self.responses
+        return "ibp" if grad_jumps else "pathwise"

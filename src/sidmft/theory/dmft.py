@@ -58,7 +58,8 @@ import numpy as np
 from ..numerics import numba_threads, standard_error
 from ..problem import Problem
 from ..results import OBSERVABLES, Status, Timer
-from ._dmft_core import BatchSolver
+from ._dmft_core import BatchSolver  # noqa: F401  (the solver of each batch; kept importable here)
+from ._dmft_dask import check_execution, solve_batch, solve_batches_dask
 from ._dmft_result import DMFTResult
 from ._dmft_settings import DMFTSettings
 from ._settings import resolve_settings
@@ -141,27 +142,26 @@ def dmft(
     threads: Optional[int] = None,
     allow_nonsmooth: bool = False,
     *,
+    responses: Optional[str] = None,
     settings: Optional[DMFTSettings] = None,
+    workers: int = 0,
+    scheduler: Optional[str] = None,
 ) -> DMFTResult:
     """Monte-Carlo DMFT of GD (docs/theory.md §2, §4) for ``problem.steps`` steps.
 
     Solves the causal system of §2.2-§2.4 (spectral init) or §2.7 (``init="random"``) by one
-    forward pass: at step t the Cholesky factor of the Gaussian inputs is extended by one row
-    (negative Schur complements clipped to 0, relative Schur complements below 1e-8 treated as a
-    degenerate direction, one step of iterative refinement), r^t is formed with the memory terms,
-    R_g(t, .) is computed exactly per path by reverse mode (row t of (I - R_x diag(l''))^{-1}),
-    mu_t by Stein's lemma, Sigma(t, .) from the Gram row, and the parameter side is advanced in
-    closed form.
-
-    Monte-Carlo error and variance reduction: see the module docstring.
+    forward pass (§4.1); the algorithm, Monte-Carlo error and variance reduction are described in the
+    module docstring.
 
     Parameters
     ----------
     problem : Problem
         ``init`` must be ``"spectral"`` or ``"random"``.
-    samples, batches, scores, kernel, precision, threads
-        The Monte-Carlo settings (defaults 20000, 4, "lhs-orth", "auto", "float32", None): see
-        :class:`DMFTSettings`.  Either these keywords or ``settings``, not both.
+    samples, batches, scores, kernel, precision, threads, responses
+        The Monte-Carlo settings (defaults 20000, 4, "lhs-orth", "auto", "float32", None, "auto"): see
+        :class:`DMFTSettings`.  ``responses``: exact pathwise derivatives, or Gaussian integration by
+        parts (§6.8; needs no derivative, exact for losses whose l' jumps); "auto" picks the latter
+        only for such losses.  Either these keywords or ``settings``, not both.
     seed : int
         Root seed (>= 0).
     naive : bool
@@ -170,18 +170,22 @@ def dmft(
     progress : bool
         tqdm progress bar on stderr.
     allow_nonsmooth : bool
-        Solve even if l'(y, .) jumps at r = 0 (e.g. the amplitude loss).  The pathwise responses
-        R_g = E[l'' dr/dw] then miss the delta l'' contains, and the result is biased (see Returns).
+        With ``responses="pathwise"``, solve even if l'(y, .) jumps at r = 0: the pathwise responses
+        then miss the delta in l'' and the result is biased (a demonstration).
     settings : DMFTSettings, optional
         All Monte-Carlo settings in one object.
+    workers, scheduler : int (>= 0), str, optional
+        Run each batch as a Dask task on a LocalCluster of ``workers`` single-thread processes (0, the
+        default: in this process) or on the running scheduler ``tcp://HOST:PORT`` (then ``workers=0``);
+        bitwise the local run's numbers (:mod:`sidmft.theory._dmft_dask`; a cluster failure is FAILED).
 
     Returns
     -------
     DMFTResult
         ``status``: SUCCESS; BLOWUP (heavy-tail instability, §3: some paths escape, the moments
         explode; observables from ``blowup_step`` on are NaN); BELOW_THRESHOLD (no spectral outlier,
-        §5.6: the spectral seed is undefined); NOT_APPLICABLE (sup T = inf, or l' jumps at r = 0 and
-        ``allow_nonsmooth`` is False: nothing computed).
+        §5.6: the spectral seed is undefined); NOT_APPLICABLE (sup T = inf; an algorithm or start the
+        DMFT does not cover yet; l' jumps at r = 0 with pathwise responses: nothing computed).
     """
     _check_problem(problem)
     settings = resolve_settings(
@@ -193,27 +197,36 @@ def dmft(
         precision=precision,
         kernel=kernel,
         threads=threads,
+        responses=responses,
     )
-    seed = _check_seed(seed)
+    seed, execution = _check_seed(seed), check_execution(workers, scheduler)
     if naive and problem.init != "spectral":
         raise ValueError("naive=True only makes sense with init='spectral'")
     try:
-        return _dmft(problem, settings, seed, naive, progress, allow_nonsmooth)
+        return _dmft(problem, settings, seed, naive, progress, allow_nonsmooth, execution)
     except (ArithmeticError, RuntimeError, np.linalg.LinAlgError) as e:
         # a numerical failure inside a stage (overflow, a failed factorisation, ...): a status, never raised
         return _empty_result(problem, Status.FAILED, f"DMFT failed: {type(e).__name__}: {e}", seed, settings, naive)
 
 
-def _dmft(problem, settings, seed, naive, progress, allow_nonsmooth):
+def _dmft(problem, settings, seed, naive, progress, allow_nonsmooth, execution=None):
+    if problem.algorithm != "gd" or problem.init == "linear" or problem.eta_schedule is not None:
+        msg = (
+            f"the DMFT covers plain GD at a constant step from a spectral or random start; got algorithm="
+            f"{problem.algorithm!r}, init={problem.init!r}, eta_schedule={problem.eta_schedule!r} (use simulate)"
+        )
+        return _empty_result(problem, Status.NOT_APPLICABLE, msg, seed, settings, naive)
     jump = _grad_jump_at_zero(problem)
-    if jump > 1e-8 and not allow_nonsmooth:
+    responses = settings.resolved_responses(jump > 1e-8)
+    if jump > 1e-8 and responses == "pathwise" and not allow_nonsmooth:
         return _empty_result(
             problem,
             Status.NOT_APPLICABLE,
             f"loss {problem.loss!r} has l'(y, r) discontinuous at r = 0 (jump up to {jump:.3g}): l'' then contains "
             "a delta that pathwise responses miss, and the DMFT is biased (measured for the amplitude loss, PR, "
             "alpha = 3, eta = lam = 0.1: m_30 = 0.876 against 0.865 +- 0.001 from simulation at d = 2000). "
-            "Pass allow_nonsmooth=True to compute it anyway.",
+            "Use responses='ibp' (or 'auto': Gaussian integration by parts, exact for such losses, docs/theory.md "
+            "§6.8), or pass allow_nonsmooth=True to compute the biased pathwise DMFT anyway.",
             seed,
             settings,
             naive,
@@ -222,9 +235,10 @@ def _dmft(problem, settings, seed, naive, progress, allow_nonsmooth):
     timing = {}
     with Timer() as total:
         ctx, extra, no_seed = _stage_inputs(problem, naive)
+        ctx["responses"] = responses
         if no_seed is not None:
             return _empty_result(problem, *no_seed, seed, settings, naive, extra)
-        outs = _solve_batches(ctx, settings, kernel, seed, progress)
+        outs = _solve_batches(ctx, settings, kernel, seed, progress, execution)
         with Timer() as tpost:
             res = _assemble(problem, ctx, outs, seed, settings, kernel, naive, extra)
         timing["observables"] = tpost.seconds
@@ -284,8 +298,9 @@ def _no_spectral_seed(problem, sp):
     )
 
 
-def _solve_batches(ctx, settings, kernel, seed, progress):
-    """The per-batch forward passes (:class:`BatchSolver`), in threads when that pays."""
+def _solve_batches(ctx, settings, kernel, seed, progress, execution=None):
+    """The per-batch forward passes (:func:`solve_batch`), in threads when that pays, or one Dask task
+    per batch when ``execution`` names workers or a scheduler (same kernel variant: bitwise the same)."""
     batches = settings.batches
     bar = None
     if progress:
@@ -301,18 +316,11 @@ def _solve_batches(ctx, settings, kernel, seed, progress):
     kern = "numba-serial" if batch_parallel else kernel
 
     def solve(b):
-        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(b,)))
-        return BatchSolver(
-            ctx,
-            settings.paths_per_batch,
-            rng,
-            kernel=kern,
-            scores=settings.scores,
-            callback=cb,
-            precision=settings.precision,
-        ).run()
+        return solve_batch(ctx, settings, kern, seed, b, cb)
 
     try:
+        if execution is not None and execution.distributed:
+            return solve_batches_dask(ctx, settings, kern, seed, execution, bar)
         from threadpoolctl import threadpool_limits
 
         with threadpool_limits(1), numba_threads(settings.threads if kern == "numba" else None):
@@ -406,6 +414,14 @@ def _batch_kernels(outs, n_steps, spectral):
     return kern
 
 
+def _nanmax_rows(a):
+    """Column-wise max ignoring NaN; NaN (without a warning) where a whole column is NaN (after a blow-up)."""
+    out = np.full(a.shape[1:], np.nan)
+    ok = ~np.all(np.isnan(a), axis=0)
+    out[ok] = np.nanmax(a[:, ok], axis=0)
+    return out
+
+
 def _assemble(problem, ctx, outs, seed, settings, kernel, naive, extra):
     n_steps, batches, n_paths = problem.steps, settings.batches, settings.paths_per_batch
     per = _per_batch(problem, outs)
@@ -413,7 +429,7 @@ def _assemble(problem, ctx, outs, seed, settings, kernel, naive, extra):
     for k in OBSERVABLES:
         obs[k] = per[k].mean(axis=0)
         obs[k + "_se"] = standard_error(per[k], axis=0)
-    maxr = np.nanmax(np.array([o["maxr"] for o in outs]), axis=0) if outs else None
+    maxr = _nanmax_rows(np.array([o["maxr"] for o in outs])) if outs else None
     diagnostics = dict(
         min_schur=float(min(o["min_schur"] for o in outs)),
         max_abs_r=maxr,
@@ -421,6 +437,7 @@ def _assemble(problem, ctx, outs, seed, settings, kernel, naive, extra):
         kernel=kernel,
         naive=bool(naive),
         paths_per_batch=n_paths,
+        responses=str(ctx.get("responses", "pathwise")),
     )
     blow_steps = [o["blowup_step"] for o in outs if o["blowup_step"] is not None]
     if blow_steps:

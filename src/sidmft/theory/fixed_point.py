@@ -82,6 +82,7 @@ orchestration ``_fp_solve``; the rate prediction lives in :mod:`sidmft.theory.ra
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from typing import Optional, Union
@@ -178,8 +179,7 @@ def fixed_point(
     Parameters
     ----------
     problem : Problem
-        Any registered model (y | z law through ``label_nodes``) and loss (prox through
-        :func:`sidmft.theory._prox.prox`).  ``eta`` only enters the rate.
+        Any registered model and loss; ``eta`` only enters the rate.  SGD and Langevin: NOT_APPLICABLE.
     start : TrajectoryResult, FixedPointResult or (m, q[, gamma]), optional
         Starting point (the end of a trajectory; gamma then from (F1)); finite values, gamma > 0.  A
         start with q <= m^2 or |m| > 1e3 is repaired (noted in ``message``).  The default guess
@@ -191,9 +191,8 @@ def fixed_point(
     Returns
     -------
     FixedPointResult
-        SUCCESS only when max|residual| <= tol on an informative (or exact-recovery) solution;
-        NOT_CONVERGED (best point, with its residuals) or FAILED otherwise, the reason in ``message``.
-        Numerical failures inside the solver never raise: they reject a trial point and are reported.
+        SUCCESS only when max|residual| <= tol on an informative (or exact-recovery) solution, else
+        NOT_CONVERGED (best point) or FAILED, the reason in ``message``; numerical failures never raise.
 
     Raises
     ------
@@ -217,6 +216,8 @@ def fixed_point(
     guess = _start_guess(start)
     law = FixedPointLaw(problem, cfg.root, cfg.quad)
     out = FixedPointResult(problem=problem, root=cfg.root, quad=law.quad.to_dict(), seed=cfg.mc_seed, n_mc=cfg.n_mc)
+    if problem.algorithm in NO_FIXED_POINT:  # nothing to solve: the reason is the message
+        return dataclasses.replace(out, status=Status.NOT_APPLICABLE, message=NO_FIXED_POINT[problem.algorithm])
     with (
         Timer() as t_all,
         warnings.catch_warnings(),
@@ -249,9 +250,26 @@ def _fill_or_fail(out: FixedPointResult, law: FixedPointLaw, sol: Solution, cfg:
         _fill(out, law, failed_solution(sol.strategy, [*sol.notes, note]), cfg)
 
 
+#: algorithms whose iterates have no fixed point at a constant step (the reason is the message)
+NO_FIXED_POINT = {
+    "sgd": "mini-batch SGD has no fixed point at a constant step: the selection noise keeps the iterates moving "
+    "(only a stationary distribution, which the static equations do not describe)",
+    "langevin": "Langevin dynamics has no fixed point: the injected noise keeps the iterates moving (only a "
+    "stationary distribution, which the static equations do not describe)",
+}
+
+
 def _attach_rate(out: FixedPointResult, law: FixedPointLaw, cfg: FixedPointSettings):
     """h_min and the rate from ``n_mc`` samples of the law (:func:`sidmft.theory.rate.predict_rate`)."""
     p = law.problem
+    if p.algorithm != "gd" or p.eta_schedule is not None:
+        # heavy-ball and Nesterov (and step schedules) share GD's fixed point, the stationary point of L, but
+        # not its contraction rate 1 - eta h_min
+        out.rate_note = (
+            f"the fixed point is the stationary point of L, shared by {p.algorithm}; its rate prediction is not "
+            "implemented for this algorithm or step schedule (GD's 1 - eta h_min does not apply)"
+        )
+        return
     try:
         smp = law.sample(out.m, out.q, out.gamma, n=cfg.n_mc, seed=cfg.mc_seed)
         pr = predict_rate(smp["hess"], out.gamma, p.alpha, p.lam, p.eta, p.loss_obj.bounded_hessian)
