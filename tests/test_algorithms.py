@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from sidmft import Problem, Status
+from sidmft import Problem
 from sidmft.algorithms import ALGORITHMS, Algorithm, StepSchedule, get_algorithm, register_algorithm
 from sidmft.io import encode_attrs, problem_from_attrs
 from sidmft.problem import ALGORITHM_FIELDS, PROBLEM_FIELDS
@@ -147,16 +147,18 @@ def test_problem_defaults_unchanged_and_round_trip():
     assert "batch" not in problems[1].to_dict()
 
 
-def test_dmft_refuses_other_methods_and_linear_init():
+def test_dmft_runs_every_method_and_refuses_a_given_start():
+    """The DMFT reads the same Algorithm description (tests/test_dmft_algorithms.py checks it against
+    simulation); a given x0 has no d -> inf description and is refused up front."""
     from sidmft.theory.dmft import dmft
 
     for q in (
         Problem(algorithm="heavy-ball", beta=0.5, steps=3),
         Problem(algorithm="sgd", batch=0.5, steps=3),
         Problem(eta_schedule="step:0.5:1", steps=3),
+        Problem(init="linear", model="relu", loss="square", steps=3),
     ):
-        res = dmft(q)
-        assert res.status == Status.NOT_APPLICABLE and "DMFT covers plain GD" in res.message
-    # init='linear' is refused up front, like init='given' (simulation only)
-    with pytest.raises(ValueError, match="init must be 'spectral' or 'random'"):
-        dmft(Problem(init="linear", model="relu", loss="square", steps=3))
+        res = dmft(q, samples=2000, batches=2)
+        assert res.success and np.all(np.isfinite(res.mean("m"))), res.message
+    with pytest.raises(ValueError, match="init must be"):
+        dmft(Problem(init="given", x0=np.ones(10), steps=3))

@@ -94,3 +94,19 @@ def test_compare_bad_input():
         sidmft.compare(sidmft.Problem(steps=2), dim=100, seeds=1)
     with pytest.raises(ValueError, match="dim"):
         sidmft.compare(sidmft.Problem(steps=2), dim=3)
+
+
+def test_logistic_model_with_linear_start_end_to_end(tmp_path):
+    """An odd link has no spectral information (T = lal is constant on y = +-1): with the linear start
+    x0 = kappa sqrt(d) A^T y / ||A^T y|| the whole comparison runs, and every observable of the DMFT is
+    within 3 combined standard errors of GD at d = 2000 (8 seeds, the defaults of `sidmft compare`).
+    The figure names the algorithm and the start."""
+    p = sidmft.Problem(model="logistic", noise=0.5, loss="logistic", init="linear", alpha=2.0, lam=0.05, eta=0.5)
+    res = sidmft.compare(p, output_dir=tmp_path)
+    assert res.success, res.message
+    assert res.max_abs_z < 3, res.format_table()
+    from sidmft.plot.compare import _title
+
+    assert _title(res).startswith("GD, logistic, logistic loss, linear start")
+    hb = sidmft.Problem(algorithm="heavy-ball", beta=0.3)
+    assert "heavy-ball" in _title(type(res)(problem=hb, spectral=res.spectral, simulation=res.simulation))

@@ -249,7 +249,8 @@ def compare(
     dmft_settings = _check_compare_args(problem, dim, seeds, output_dir, figure_format, samples, batches)
     sp, th, fp, sim, timing = _run_parts(problem, dim, seeds, seed, dmft_settings, fixed_point, progress)
     table = deviation_table(th, sim)
-    table.insert(0, _spectral_row(sp, sim))
+    if problem.init == "spectral":
+        table.insert(0, _spectral_row(sp, sim))
     status, message = _comparison_status(problem, sp, th, sim, fp)
     res = ComparisonResult(
         problem=problem,
@@ -275,9 +276,10 @@ def _check_compare_args(problem, dim, seeds, output_dir, figure_format, samples,
 
     if not isinstance(problem, Problem):
         raise TypeError(f"problem must be a sidmft.Problem; got {type(problem).__name__}")
-    if problem.init not in ("spectral", "random"):
+    if problem.init not in ("spectral", "random", "linear"):
         raise ValueError(
-            f"init must be 'spectral' or 'random' for compare (the theory has no init='given'); got {problem.init!r}"
+            "init must be 'spectral', 'random' or 'linear' for compare (the theory has no init='given'); "
+            f"got {problem.init!r}"
         )
     for name, v, lo, why in (("dim", dim, 10, ""), ("seeds", seeds, 2, " (standard errors need two)")):
         try:

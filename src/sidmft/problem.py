@@ -97,7 +97,8 @@ class Problem:
     init : {"spectral", "random", "given", "linear"}
         ``spectral``: x0 = kappa * v; ``random``: x0 independent of the data with overlap
         ``m0`` and squared norm ``q0``; ``given``: the vector ``x0`` (simulation only);
-        ``linear``: x0 = kappa sqrt(d) u/||u||, u = A^T T(y) (simulation only).
+        ``linear``: x0 = kappa sqrt(d) u/||u||, u = A^T T(y) (T defaults to the identity;
+        docs/theory.md §6.6).
     kappa : float or "empirical"
         Norm of the spectral start (||x0||^2/d = kappa^2); ``"empirical"`` uses
         sqrt(mean y) (the usual WF estimate): the simulator uses the sample mean of y, the

@@ -10,6 +10,11 @@ Index conventions (internal; :mod:`sidmft.theory.dmft` relabels them for users)
 * Gaussian sample-side inputs: column j = 0 is z; j = 1 is w^S (spectral) or w^0 (random);
   j = t + 1 is w^t for t >= 1.  Column j >= 1 is the input of the iterate ``pin(j)``: v or x^0 for
   j = 1, x^{j-1} otherwise.  ``Rg[t, j] = E[d g^t / d w_j]`` (§2.4).
+* Other first-order methods (§6.1, :mod:`sidmft.theory._dmft_params`): the inputs belong to the read
+  points p^t = a x^t + b x^{t-1} (rows ``Rp``, the memory of the fields; ``Rp is Rx`` when p^t = x^t),
+  the update x^{t+1} = A x^t + B x^{t-1} - eta_t (lam p^t + ...) is applied to the rows; Langevin adds
+  one column per step for the noise xi^t (``Sig`` block = identity) after the zeta columns; SGD multiplies
+  g^t and l'' by the per-path factor f^t.  Linear start (§6.6): column 0 is zeta^L, ``gS`` = T(y).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import numpy as np
 from ..numerics import lhs_normal_scores
 from . import _dmft_kernels as K
 from ._dmft_ibp import gram_row, ibp_gradient
+from ._dmft_params import bernoulli_factors, method_of, noise_width, probe_grad_norm
 
 # explosion thresholds of the blow-up detector (see DMFTResult docstring)
 _Q_MAX = 1e8  # ||x^t||^2/d
@@ -114,19 +120,26 @@ class BatchSolver:
     def _allocate(self, n_steps: int, z: np.ndarray) -> None:
         """Kernels, parameter-side state and per-path histories, all zero (n = steps + 2 noise indices)."""
         n = n_steps + 2
+        w = n + noise_width(self.ctx)  # zeta columns, then one xi column per step (Langevin, §6.1)
         self.c = np.zeros(n_steps + 2)
-        self.Rx = np.zeros((n_steps + 2, n))
+        self.Rx = np.zeros((n_steps + 2, w))
         self.RT = np.zeros((n, n_steps + 2), dtype=self.dtype)  # RT[k, s] = Rx[s, k] (contiguous, history dtype)
-        self.Cin = np.zeros(n)  # c of the iterate whose input is Gaussian column j
-        self.Rin = np.zeros((n, n))  # its R_x row
-        self.Sig = np.zeros((n, n))
+        self.Cin = np.zeros(n)  # c of the read point whose input is Gaussian column j
+        self.Rin = np.zeros((n, w))  # its R row
+        self.Sig = np.zeros((w, w))
+        self.Sig[n:, n:] = np.eye(w - n)  # the xi^t are independent N(0, I_d)
+        if self.method["reads_iterate"]:
+            self.Rp, self.RpT, self.cp = self.Rx, self.RT, self.c  # read point p^t = x^t
+        else:
+            self.Rp, self.RpT, self.cp = np.zeros_like(self.Rx), np.zeros_like(self.RT), np.zeros_like(self.c)
         self.Lc = np.zeros((n, n))
         self.Lc[0, 0] = 1.0
         self.min_schur = math.inf
-        self.cv, self.Rv = 0.0, np.zeros(n)
+        self.cv, self.Rv = 0.0, np.zeros(w)
         self.Rg = np.zeros((n_steps + 1, n))
         self.mu = np.zeros(n_steps + 1)
         self.train = np.full(n_steps + 1, np.nan)
+        self.gradn = np.full(n_steps + 1, np.nan)
         self.maxr = np.full(n_steps + 1, np.nan)
         # pad the path axis to whole SIMD blocks (zero paths add nothing)
         lanes = self.kernel.lanes(self.dtype)
@@ -135,6 +148,7 @@ class BatchSolver:
         self.H = np.zeros((n_steps + 1, self.n_padded), dtype=self.dtype)
         self.zp = np.zeros(self.n_padded)
         self.zp[: self.n_paths] = z
+        self.rx: np.ndarray = self.zp  # field at the iterate x^t (set at t = 0 when p^t != x^t)
         self.gS: Optional[np.ndarray] = None  # g^S, dg^S/dw^S, d r^0/d w^S (spectral mode, padded)
         self.dgS: Optional[np.ndarray] = None
         self.B0: Optional[np.ndarray] = None
@@ -175,21 +189,45 @@ class BatchSolver:
         self.Cin[1], self.Rin[1] = c[0], Rx[0]
         self.Sig[0, 0] = 1.0
 
+    def _start_linear(self, y: np.ndarray) -> None:
+        """Linear start (§6.6): a stage L with g^L = T(y) (no response), mu_L = E[T z],
+        Sigma(L,L) = alpha E[T^2], x^0 = (kappa/N_L)(zeta^L + alpha mu_L x*), N_L^2 = alpha E[T^2] +
+        alpha^2 mu_L^2; column 0 is zeta^L, and g^L enters every field as R(t,L) T(y) (like g^S)."""
+        ctx, c, Rx = self.ctx, self.c, self.Rx
+        alpha, kap = ctx["alpha"], ctx["kappa"]
+        t_y = np.asarray(ctx["preprocess"](y), dtype=float)
+        mu, e2 = ctx["mu_L"], ctx["ET2_L"]  # by quadrature (:func:`._dmft_params.linear_stage`)
+        n_l = math.sqrt(alpha * e2 + (alpha * mu) ** 2)
+        c[0], Rx[0, 0] = kap * alpha * mu / n_l, kap / n_l
+        self.RT[0, 0] = Rx[0, 0]
+        self.Cin[1], self.Rin[1] = c[0], Rx[0]
+        self.Sig[0, 0] = alpha * e2
+        self.gS = np.concatenate([t_y, np.zeros(self.n_padded - self.n_paths)])
+
     # ----------------------------------------------------------------------------- one step
     def _field(self, t: int, Xi: np.ndarray) -> np.ndarray:
         """r^t = w^t + R_x(t,S) g^S + sum_{tau<t} R_x(t,tau) g^tau for all paths (§2.3)."""
         j = t + 1
         self._add_chol_row(j)
-        s0 = self.Rx[t, 0] if self.spectral else 0.0
-        return self.kernel.field(self.Lc[j, : j + 1], Xi, self.Rx[t, 1 : t + 1], self.G, s0, self.gS, t)
+        s0 = self.Rp[t, 0] if self.gS is not None else 0.0  # g^S (spectral) or g^L = T(y) (linear)
+        return self.kernel.field(self.Lc[j, : j + 1], Xi, self.Rp[t, 1 : t + 1], self.G, s0, self.gS, t)
 
     def _sample_side(self, t: int, y: np.ndarray, r: np.ndarray):
-        """g^t = l'(y, r^t) (float64) with l'' and l stored; None if a path escaped (non-finite)."""
+        """g^t = f^t l'(y, r^t) (float64) with f^t l'' and the full-batch loss l at the iterate x^t
+        stored; None if a path escaped (non-finite)."""
         loss = self.ctx["loss"]
+        rx = r if self.method["reads_iterate"] else self._iterate_field(t, r)
         with np.errstate(all="ignore"):
             g = np.asarray(loss.grad(y, r), dtype=float)
             h = np.asarray(loss.hess(y, r), dtype=float)
-            lv = np.asarray(loss.value(y, r), dtype=float)
+            lv = np.asarray(loss.value(y, rx), dtype=float)
+        if self.method["probe"]:  # full-batch gradient norm at x^t (§6.7), measured, never fed back
+            with np.errstate(all="ignore"):
+                phi = np.asarray(loss.grad(y, rx), dtype=float)
+            if np.all(np.isfinite(phi)):
+                self.gradn[t] = probe_grad_norm(self, t, phi)
+        if self.F is not None:  # per-sample factor (sgd, §6.1): responses and Gram row include it
+            g, h = g * self.F[t], h * self.F[t]
         self.G[t, : self.n_paths], self.H[t, : self.n_paths] = g, h
         self.train[t] = lv.mean()
         self.maxr[t] = np.max(np.abs(r))
@@ -197,17 +235,27 @@ class BatchSolver:
             return None
         return g
 
+    def _iterate_field(self, t: int, r: np.ndarray) -> np.ndarray:
+        """The field at x^t from the one at p^t = a x^t + b x^{t-1}: r_x^t = (r^t - b r_x^{t-1})/a (§6.3)."""
+        a, b = self.method["coef"][:2]
+        self.rx = r.copy() if t == 0 else (r - b * self.rx) / a
+        return self.rx
+
     def _closure(self, t: int, g: np.ndarray, z: np.ndarray) -> None:
         """Row t of R_g (reverse mode, or integration by parts), mu_t (Stein) and Sigma(t, .) (Gram row) (§2.4)."""
-        Rx, Rg, n_paths, spectral = self.Rx, self.Rg, self.n_paths, self.spectral
+        Rg, n_paths, spectral = self.Rg, self.n_paths, self.spectral
         if self.responses == "ibp":
             # column j of Rg is input column j in both modes; g^t depends on inputs 0..t+1 (§6.8)
             Rg[t, 1 : t + 2] = ibp_gradient(self.Lc, self.Xi, g, t + 2)[1:]
             gram = gram_row(self.G, g, t, self.gS)
             self._close_row(t, float(g @ z) / n_paths, gram)
             return
-        lamS = (Rx[: t + 1, 0].copy(), self.dgS, self.B0) if spectral else None
-        resp, gram, _ = self.kernel.responses_and_gram(t, self.H, self.G, Rx, self.RT, self.zp, self.gS, lamS, n_paths)
+        Rp = self.Rp  # memory of the read points (R_x itself when p^t = x^t)
+        lamS = (Rp[: t + 1, 0].copy(), self.dgS, self.B0) if spectral else None
+        resp, gram, _ = self.kernel.responses_and_gram(t, self.H, self.G, Rp, self.RpT, self.zp, self.gS, lamS, n_paths)
+        if self.gS is not None and not spectral:  # linear start: E[g^t T(y)] (the kernels fill it only with S)
+            gram = gram.copy()
+            gram[t + 1] = float(g @ self.gS[:n_paths]) / n_paths
         gz = float(g @ z) / n_paths  # Stein term E[g^t z] (same value for every kernel variant)
         # resp[tau] = E[h_t lambda_tau] (tau = 0..t), resp_S = E[h_t d r^t/d w^S]
         if spectral:
@@ -223,20 +271,32 @@ class BatchSolver:
         self.mu[t] = gz - self.Cin[1 : t + 2] @ self.Rg[t, 1 : t + 2]
         Sig[t + 1, 1 : t + 2] = alpha * gram[: t + 1]
         Sig[1 : t + 2, t + 1] = Sig[t + 1, 1 : t + 2]
-        if self.spectral:
+        if self.gS is not None:  # Sigma(t, S) or Sigma(t, L)
             Sig[t + 1, 0] = Sig[0, t + 1] = alpha * gram[t + 1]
 
     def _advance(self, t: int) -> bool:
-        """x^{t+1} in closed form (§2.2 / §2.7); False if ||x^{t+1}||^2 or Sigma(t,t) exploded."""
-        ctx, c, Rx, Rg, Sig = self.ctx, self.c, self.Rx, self.Rg, self.Sig
-        alpha, eta, lam = ctx["alpha"], ctx["eta"], ctx["lam"]
+        """x^{t+1} in closed form (§2.2 / §2.7 / §6.1); False if ||x^{t+1}||^2 or Sigma(t,t) exploded."""
+        ctx, c, Rx, Rg, Sig, meth = self.ctx, self.c, self.Rx, self.Rg, self.Sig, self.method
+        alpha, eta, lam = ctx["alpha"], meth["etas"][t], ctx["lam"]
         cin = self.Cin[1 : t + 2]
-        c[t + 1] = (1 - eta * lam) * c[t] - eta * (Rg[t, 1 : t + 2] @ cin) - eta * self.mu[t]
-        Rx[t + 1] = (1 - eta * lam) * Rx[t] - eta * (Rg[t, 1 : t + 2] @ self.Rin[1 : t + 2])
+        if meth["simple"]:  # x^{t+1} = (1 - eta lam) x^t - eta (...): the GD form
+            c[t + 1] = (1 - eta * lam) * c[t] - eta * (Rg[t, 1 : t + 2] @ cin) - eta * self.mu[t]
+            Rx[t + 1] = (1 - eta * lam) * Rx[t] - eta * (Rg[t, 1 : t + 2] @ self.Rin[1 : t + 2])
+        else:
+            _, _, A, B = meth["coef"]
+            tm, j = max(t - 1, 0), t + 1  # x^{-1} = x^0; Cin/Rin[j] is the read point p^t
+            c[t + 1] = (
+                A * c[t] + B * c[tm] - eta * lam * self.Cin[j] - eta * (Rg[t, 1 : t + 2] @ cin) - eta * self.mu[t]
+            )
+            Rx[t + 1] = (
+                A * Rx[t] + B * Rx[tm] - eta * lam * self.Rin[j] - eta * (Rg[t, 1 : t + 2] @ self.Rin[1 : t + 2])
+            )
         Rx[t + 1, t + 1] -= eta / alpha
-        self.RT[:, t + 1] = Rx[t + 1]
-        if t + 2 < Rx.shape[1]:
-            self.Cin[t + 2], self.Rin[t + 2] = c[t + 1], Rx[t + 1]
+        n = self.RT.shape[0]
+        if meth["noise"]:
+            Rx[t + 1, n + t] += meth["sigmas"][t]
+        self.RT[:, t + 1] = Rx[t + 1, :n]
+        self._read_point(t + 1)
         q_next = c[t + 1] ** 2 + Rx[t + 1] @ Sig @ Rx[t + 1]
         return not (
             not np.isfinite(q_next)
@@ -244,6 +304,16 @@ class BatchSolver:
             or not np.isfinite(Sig[t + 1, t + 1])
             or Sig[t + 1, t + 1] > _SIG_MAX
         )
+
+    def _read_point(self, s: int) -> None:
+        """Row s of the read points p^s = a x^s + b x^{s-1} and the input column s + 1 it feeds."""
+        if not self.method["reads_iterate"]:
+            a, b = self.method["coef"][:2]
+            self.cp[s] = a * self.c[s] + b * self.c[s - 1]
+            self.Rp[s] = a * self.Rx[s] + b * self.Rx[s - 1]
+            self.RpT[:, s] = self.Rp[s, : self.RpT.shape[0]]
+        if s + 1 < self.Cin.shape[0]:
+            self.Cin[s + 1], self.Rin[s + 1] = self.cp[s], self.Rp[s]
 
     def _blowup_start(self, t: int) -> int:
         """Back-track from the step t where the moments exploded to where max|r| began to grow."""
@@ -259,12 +329,20 @@ class BatchSolver:
         Xi = normal_scores(self.rng, n_steps + 2, self.n_paths, self.scores)
         z = Xi[0].copy()
         y = np.asarray(self.ctx["model"].sample(z, self.rng), dtype=float)
+        self.method = method_of(self.ctx)
+        batch = self.method["batch"]
+        self.F = None if batch is None else bernoulli_factors(self.rng, batch, n_steps, self.n_paths)
         self._allocate(n_steps, z)
         r0 = None
         if self.spectral:
             r0 = self._start_spectral(z, Xi[1], y)
+        elif self.ctx["mode"] == "linear":
+            self._start_linear(y)
         else:
             self._start_random()
+        if not self.method["reads_iterate"]:  # p^0 = x^0 (a + b = 1)
+            self.cp[0], self.Rp[0] = self.c[0], self.Rx[0]
+            self.RpT[:, 0] = self.Rx[0, : self.RpT.shape[0]]
         if self.dtype != np.float64:
             Xi = Xi.astype(self.dtype)
         self.Xi = Xi
@@ -295,6 +373,7 @@ class BatchSolver:
             Cx=Cx,
             Cv=Cv,
             train=self.train,
+            grad_norm=self.gradn,
             maxr=self.maxr,
             blowup_step=blow,
             min_schur=self.min_schur,

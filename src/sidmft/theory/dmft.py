@@ -21,6 +21,9 @@ processes (docs/theory.md §2):
   with the spectral stage (R_S = 1/l*, rho, Sigma(S,S) = (1 - rho^2)/R_S^2) from
   :func:`sidmft.theory.spectral.spectral` (§1.2).
 
+Other first-order methods (heavy-ball, Nesterov, Bernoulli SGD, Langevin, step schedules; the
+``algorithm`` fields of the Problem) run the same engine with the method's linear update applied to the
+coefficient rows (§6.1-§6.5); ``init="linear"`` starts from the stage L of §6.6.
 With ``problem.init == "random"`` the standard DMFT of §2.7 is solved instead
 (x^0 = m0 x* + sqrt(q0 - m0^2) xi with xi independent of the data; no S index).
 
@@ -60,6 +63,7 @@ from ..problem import Problem
 from ..results import OBSERVABLES, Status, Timer
 from ._dmft_core import BatchSolver  # noqa: F401  (the solver of each batch; kept importable here)
 from ._dmft_dask import check_execution, solve_batch, solve_batches_dask
+from ._dmft_params import algorithm_ctx, grad_norm, linear_stage, unsupported
 from ._dmft_result import DMFTResult
 from ._dmft_settings import DMFTSettings
 from ._settings import resolve_settings
@@ -70,9 +74,10 @@ __all__ = ["dmft", "DMFTResult", "DMFTSettings"]
 def _check_problem(problem) -> None:
     if not isinstance(problem, Problem):
         raise TypeError(f"problem must be a sidmft.Problem; got {type(problem).__name__}")
-    if problem.init not in ("spectral", "random"):
+    if problem.init not in ("spectral", "random", "linear"):
         raise ValueError(
-            f"init must be 'spectral' or 'random' for the DMFT (init='given' is simulation only); got {problem.init!r}"
+            "init must be 'spectral', 'random' or 'linear' for the DMFT (init='given' is simulation only); "
+            f"got {problem.init!r}"
         )
 
 
@@ -156,7 +161,7 @@ def dmft(
     Parameters
     ----------
     problem : Problem
-        ``init`` must be ``"spectral"`` or ``"random"``.
+        ``init`` must be ``"spectral"``, ``"random"`` or ``"linear"``; any registered ``algorithm``.
     samples, batches, scores, kernel, precision, threads, responses
         The Monte-Carlo settings (defaults 20000, 4, "lhs-orth", "auto", "float32", None, "auto"): see
         :class:`DMFTSettings`.  ``responses``: exact pathwise derivatives, or Gaussian integration by
@@ -210,11 +215,9 @@ def dmft(
 
 
 def _dmft(problem, settings, seed, naive, progress, allow_nonsmooth, execution=None):
-    if problem.algorithm != "gd" or problem.init == "linear" or problem.eta_schedule is not None:
-        msg = (
-            f"the DMFT covers plain GD at a constant step from a spectral or random start; got algorithm="
-            f"{problem.algorithm!r}, init={problem.init!r}, eta_schedule={problem.eta_schedule!r} (use simulate)"
-        )
+    why = unsupported(problem)
+    if why is not None:
+        msg = f"the DMFT does not cover this first-order method: {why} (use simulate)"
         return _empty_result(problem, Status.NOT_APPLICABLE, msg, seed, settings, naive)
     jump = _grad_jump_at_zero(problem)
     responses = settings.resolved_responses(jump > 1e-8)
@@ -258,6 +261,13 @@ def _stage_inputs(problem, naive):
         loss=problem.loss_obj,
         model=problem.model_obj,
     )
+    ctx.update(algorithm_ctx(problem))  # the first-order method (docs/theory.md §6.1)
+    if problem.init == "linear":  # docs/theory.md §6.6
+        mu, e2 = linear_stage(problem)
+        ctx.update(mode="linear", kappa=problem.kappa_value(), preprocess=problem.T, mu_L=mu, ET2_L=e2)
+        if not (np.isfinite(mu) and np.isfinite(e2) and e2 > 0):
+            return ctx, {}, (Status.NOT_APPLICABLE, f"linear start needs 0 < E[T(y)^2] < inf; got {e2:g}")
+        return ctx, {}, None
     if problem.init != "spectral":
         ctx.update(mode="random", m0=problem.m0, q0=problem.q0)
         return ctx, {}, None
@@ -354,7 +364,7 @@ def _mask_blowup(arrs, b, tb):
             arrs[k][b, start:] = np.nan
 
 
-def _per_batch(problem, outs):
+def _per_batch(problem, outs, ctx):
     """Observables of each batch, dict name -> (batches, steps + 1), NaN from its blow-up step."""
     n_steps = problem.steps
     per = {k: np.full((len(outs), n_steps + 1), np.nan) for k in OBSERVABLES}
@@ -369,8 +379,7 @@ def _per_batch(problem, outs):
         per["error"][b] = 1 + q - 2 * np.abs(m)
         per["train_loss"][b] = o["train"]
         per["objective"][b] = o["train"] + problem.lam * q / 2
-        dC = np.array([Cx[t, t] - 2 * Cx[t, t + 1] + Cx[t + 1, t + 1] for t in range(n_steps + 1)])
-        per["grad_norm"][b] = dC / problem.eta**2
+        per["grad_norm"][b] = grad_norm(problem, ctx, o)
         if o["blowup_step"] is not None:
             _mask_blowup(per, b, o["blowup_step"])
         ok = np.isfinite(per["m"][b]) & np.isfinite(per["q"][b])
@@ -424,7 +433,7 @@ def _nanmax_rows(a):
 
 def _assemble(problem, ctx, outs, seed, settings, kernel, naive, extra):
     n_steps, batches, n_paths = problem.steps, settings.batches, settings.paths_per_batch
-    per = _per_batch(problem, outs)
+    per = _per_batch(problem, outs, ctx)
     obs = {}
     for k in OBSERVABLES:
         obs[k] = per[k].mean(axis=0)
@@ -459,6 +468,10 @@ def _assemble(problem, ctx, outs, seed, settings, kernel, naive, extra):
             else ctx["mode"] + " init"
         )
         message = f"DMFT solved: {n_steps} steps, {batches} x {n_paths} paths ({how})"
+        if problem.algorithm != "gd":
+            message += f", algorithm {problem.algorithm!r}"
+        if ctx["probe"]:
+            message += " (grad_norm from a probe field, docs/theory.md §6.7)"
     res = DMFTResult(
         problem=problem,
         status=status,
