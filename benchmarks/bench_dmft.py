@@ -3,6 +3,7 @@
     python benchmarks/bench_dmft.py            # T in {50, 100, 200} x M in {2e4, 1e5}, float64 and float32
     python benchmarks/bench_dmft.py --quick    # T in {50, 100, 200} x M = 2e4, float64 only, 1 repeat
     python benchmarks/bench_dmft.py --float32-check   # T = 200, M = 2e4: float32 storage against float64
+    python benchmarks/bench_dmft.py --algorithms [--repeats R]   # T = 100, M = 2e4: each algorithm vs GD
 
 Problem: phase retrieval, intensity loss, T = 1 - 1/y, alpha = 3, lam = eta = 0.1, spectral start,
 4 batches.  Every configuration runs in a fresh subprocess (so ``ru_maxrss`` is that run's peak
@@ -50,6 +51,69 @@ print(json.dumps(dict(wall=float(np.median(walls)), wall_min=min(walls), cpu=flo
 """
 
 
+ALG_CHILD = r"""
+import json, sys, time
+import numpy as np
+from sidmft import Problem
+from sidmft.theory.dmft import dmft
+T, M, reps = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+cases = json.loads(sys.argv[4])
+base = Problem(alpha=3, lam=0.1, eta=0.1, steps=T)
+probs = [(label, base.replace(**kw)) for label, kw in cases]
+for _, p in probs:                                       # warm-up: load the numba kernels of each method
+    dmft(p.replace(steps=4), samples=800, batches=1)
+walls = {label: [] for label, _ in probs}
+cpus = {label: [] for label, _ in probs}
+status = {}
+for r in range(reps):
+    for label, p in probs:                               # interleaved: load changes hit every method alike
+        w0, c0 = time.perf_counter(), time.process_time()
+        res = dmft(p, samples=M, batches=4, seed=r)
+        walls[label].append(time.perf_counter() - w0)
+        cpus[label].append(time.process_time() - c0)
+        status[label] = res.status.label
+print(json.dumps({label: dict(wall=float(np.median(walls[label])), cpu=float(np.median(cpus[label])),
+                              status=status[label]) for label, _ in probs}))
+"""
+
+#: the first-order methods of ``--algorithms`` (label, Problem fields)
+ALGORITHM_CASES = [
+    ["gd", {"algorithm": "gd"}],
+    ["heavy-ball beta=0.5", {"algorithm": "heavy-ball", "beta": 0.5}],
+    ["nesterov beta=0.5", {"algorithm": "nesterov", "beta": 0.5}],
+    # eta = 0.05: at eta = 0.1 the Monte-Carlo DMFT of sgd batch=0.25 stops at a heavy-tail blow-up
+    # near step 40 (its status says so), which would time a shorter solve; a step costs the same at any eta
+    ["sgd batch=0.25 eta=0.05", {"algorithm": "sgd", "batch": 0.25, "eta": 0.05}],
+    ["langevin tau=0.01", {"algorithm": "langevin", "temperature": 0.01}],
+]
+
+
+def run_algorithms(T=100, M=20000, reps=3):
+    """Median wall / CPU time of one DMFT solve per method (fresh subprocess, interleaved repeats)."""
+    out = subprocess.run(
+        [sys.executable, "-c", ALG_CHILD, str(T), str(M), str(reps), json.dumps(ALGORITHM_CASES)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    print(
+        f"# sidmft DMFT cost per algorithm: PR/intensity/lal, alpha=3, lam=eta=0.1, T={T}, M={M}, 4 batches, "
+        f"float32 storage (default); median of {reps} interleaved repeats; {os.cpu_count()} cores; "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+    print(f"{'algorithm':<24} {'wall s':>7} {'cpu s':>7} {'wall/GD':>8} {'cpu/GD':>7} {'status':>8}")
+    g = r["gd"]
+    for label, _ in ALGORITHM_CASES:
+        x = r[label]
+        print(
+            f"{label:<24} {x['wall']:7.2f} {x['cpu']:7.2f} {x['wall'] / g['wall']:8.2f} {x['cpu'] / g['cpu']:7.2f} "
+            f"{x['status']:>8}",
+            flush=True,
+        )
+    return 0 if all(x["status"] == "success" for x in r.values()) else 1
+
+
 def run(T, M, prec, reps):
     out = subprocess.run(
         [sys.executable, "-c", CHILD, str(T), str(M), prec, str(reps)], capture_output=True, text=True, check=True
@@ -71,7 +135,14 @@ def main(argv=None):
         action="store_true",
         help="T = 200, M = 2e4 in float64 and float32 storage only, 1 repeat: the precision comparison",
     )
+    ap.add_argument(
+        "--algorithms",
+        action="store_true",
+        help="T = 100, M = 2e4: the cost of each first-order method relative to GD (--repeats interleaved)",
+    )
     args = ap.parse_args(argv)
+    if args.algorithms:
+        return run_algorithms(reps=args.repeats)
     Ts = (200,) if args.float32_check else (50, 100, 200)
     Ms = (20000,) if (args.quick or args.float32_check) else (20000, 100000)
     precs = ("float64",) if args.quick else ("float64", "float32")

@@ -3,6 +3,7 @@
     python benchmarks/bench_simulate.py            # d in {2000, 4000}, alpha = 4
     python benchmarks/bench_simulate.py --quick    # d = 2000 only, fewer repeats
     python benchmarks/bench_simulate.py --batch-only   # batched trajectories only
+    python benchmarks/bench_simulate.py --algorithms [--quick]   # one step of each algorithm vs GD only
 
 Every time is the median of several repeats, and every ratio is formed from numbers measured in
 the same run (the machine may be shared; absolute times are noisy, ratios much less so).
@@ -97,6 +98,53 @@ def bench_batch(d, dtype, reps, threads=1, B=16, steps=4):
     )  # A x and A^T g: 2 n d flops each per trajectory
 
 
+#: the first-order methods timed by ``--algorithms`` (label, Problem fields)
+ALGORITHM_CASES = (
+    ("gd", dict(algorithm="gd")),
+    ("heavy-ball beta=0.5", dict(algorithm="heavy-ball", beta=0.5)),
+    ("nesterov beta=0.5", dict(algorithm="nesterov", beta=0.5)),
+    ("sgd batch=0.25", dict(algorithm="sgd", batch=0.25)),
+    ("langevin tau=0.01", dict(algorithm="langevin", temperature=0.01)),
+)
+
+
+def bench_algorithms(d, reps, steps=10, dtype="float64"):
+    """Seconds per step of ``run_gd`` for each method of :data:`ALGORITHM_CASES`, 1 numba thread.
+
+    One data set (alpha = 4); every repeat runs all methods in turn (interleaved), so load changes
+    hit them alike; returns the median over repeats per method.
+    """
+    base = Problem(alpha=4.0, lam=0.1, eta=0.1, steps=steps)
+    data = generate_data(base, d, seed=0, dtype=dtype)
+    x0 = data.x_star * 0.9
+    probs = [(label, base.replace(**kw)) for label, kw in ALGORITHM_CASES]
+    with numba_threads(1):
+        for _, p in probs:  # compile / warm
+            run_gd(data, x0, p.replace(steps=1), threads=1)
+        times = {label: [] for label, _ in probs}
+        for _ in range(reps):
+            for label, p in probs:
+                time.sleep(0.1)  # let idle worker threads stop spinning
+                tr = run_gd(data, x0, p, threads=1)
+                if not tr.success:  # a stopped run would time fewer steps
+                    raise RuntimeError(f"{label}: {tr.message}")
+                times[label].append(tr.seconds / (steps + 1))
+    return {label: float(np.median(v)) for label, v in times.items()}
+
+
+def print_algorithms(dims, reps):
+    print(
+        "\n## One step of each algorithm (run_gd, float64, alpha = 4, 1 numba thread; ms per step, median of "
+        f"{reps} interleaved repeats; ratio = step / GD step in the same run)"
+    )
+    print(f"{'d':>5} | " + " | ".join(f"{label:>20}" for label, _ in ALGORITHM_CASES))
+    for d in dims:
+        r = bench_algorithms(d, reps)
+        g = r["gd"]
+        cells = [f"{1e3 * r[label]:8.2f} ms {r[label] / g:5.2f}x" for label, _ in ALGORITHM_CASES]
+        print(f"{d:>5} | " + " | ".join(f"{c:>20}" for c in cells), flush=True)
+
+
 def dgemm_gflops(d, dtype, threads, reps=5):
     """Square GEMM (d x d times d x d) in GFLOP/s with ``threads`` BLAS threads: the machine's FLOP ceiling."""
     from threadpoolctl import threadpool_limits
@@ -146,10 +194,15 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="d = 2000 only, fewer repeats")
     ap.add_argument("--batch-only", action="store_true", help="only the batched-trajectory section")
+    ap.add_argument("--algorithms", action="store_true", help="only the per-algorithm step section")
     args = ap.parse_args(argv)
     dims = [2000] if args.quick else [2000, 4000]
     reps = 3 if args.quick else 5
     import numba
+
+    if args.algorithms:
+        print_algorithms(dims, reps + 2)
+        return 0
 
     print(
         f"# sidmft simulator benchmark  (alpha = 4, n = 4d; numba threads available: "
@@ -193,6 +246,8 @@ def main(argv=None):
                     f"{b['flop'] / b['gemm'] / 1e9:6.1f} {sq:12.1f}",
                     flush=True,
                 )
+    if not args.batch_only and not args.quick:
+        print_algorithms(dims, reps + 2)
     if not args.batch_only:
         print(
             "\n## Spectral init, lal T = 1 - 1/y (min T ~ -1e7), float64, 1 thread; passes = operator applications"

@@ -12,6 +12,7 @@ ARGS = {
     "rwf_phase_retrieval.py": ["--output-dir", "{out}/rwf"],
     "spectral_transition.py": ["--output", "{out}/spectral_transition.png"],
     "phase_diagram.py": ["--store", "{out}/phase_diagram", "--workers", "0"],
+    "momentum_phase_retrieval.py": ["--output", "{out}/momentum_phase_retrieval.png"],
 }
 
 

@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
         ("rwf_phase_retrieval.py", ["--output-dir", "{tmp}/rwf"], "rwf/compare.png"),
         ("spectral_transition.py", ["--output", "{tmp}/st.png"], "st.png"),
         ("phase_diagram.py", ["--store", "{tmp}/pd", "--workers", "0"], "pd/error.png"),
+        ("momentum_phase_retrieval.py", ["--output", "{tmp}/mom.png"], "mom.png"),
     ],
 )
 def test_example_runs(tmp_path, script, args, product):

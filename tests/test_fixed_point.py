@@ -569,7 +569,8 @@ def test_momentum_methods_share_the_fixed_point_and_sgd_has_none():
     np.testing.assert_allclose(ends["heavy-ball"], ends["gd"], atol=1e-4)
     np.testing.assert_allclose(ends["nesterov"], ends["gd"], atol=1e-4)
     hb = fixed_point(Problem(alpha=6.0, lam=0.1, algorithm="heavy-ball", beta=0.5, **PR), n_mc=1000)
-    assert hb.success and hb.m == fp.m and math.isnan(hb.rate) and "not implemented" in hb.rate_note
+    # the rate differs (momentum: tests/test_rate_momentum.py); the limit point does not
+    assert hb.success and hb.m == fp.m and np.isfinite(hb.rate) and hb.h_max > hb.h_min
     for alg, kw in (("sgd", dict(batch=0.5)), ("langevin", dict(temperature=0.01))):
         r = fixed_point(Problem(alpha=3.0, algorithm=alg, **kw, **PR))
         assert r.status == Status.NOT_APPLICABLE and "no fixed point" in r.message

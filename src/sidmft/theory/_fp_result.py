@@ -28,8 +28,11 @@ class FixedPointResult(Result):
         Integrated responses (F1).
     h_min : float
         Predicted lower bulk edge of the Hessian at x^inf (10^6-sample MC of the law).
+    h_max : float
+        Predicted upper bulk edge of the Hessian (same samples; grows with n_mc for an unbounded l'').
     rate : float
-        Predicted per-step contraction 1 - eta h_min (NaN unless 0 < eta h_min < 1; see ``rate_note``).
+        Predicted per-step contraction: 1 - eta h_min for GD (NaN unless 0 < eta h_min < 1), the largest
+        root of the linearised recursion over [h_min, h_max] for heavy-ball / Nesterov; see ``rate_note``.
     residual : float
         max |residual| over (F1)-(F3); ``residuals`` per equation.
     nit : int
@@ -54,6 +57,7 @@ class FixedPointResult(Result):
     Gamma: float = float("nan")
     # the rate (theory.rate.predict_rate)
     h_min: float = float("nan")
+    h_max: float = float("nan")
     m_star: float = float("nan")
     rate: float = float("nan")
     rate_note: str = ""
@@ -80,6 +84,7 @@ class FixedPointResult(Result):
         "gamma",
         "Gamma",
         "h_min",
+        "h_max",
         "rate",
         "residual",
     )

@@ -262,22 +262,25 @@ NO_FIXED_POINT = {
 def _attach_rate(out: FixedPointResult, law: FixedPointLaw, cfg: FixedPointSettings):
     """h_min and the rate from ``n_mc`` samples of the law (:func:`sidmft.theory.rate.predict_rate`)."""
     p = law.problem
-    if p.algorithm != "gd" or p.eta_schedule is not None:
-        # heavy-ball and Nesterov (and step schedules) share GD's fixed point, the stationary point of L, but
-        # not its contraction rate 1 - eta h_min
+    if p.algorithm not in ("gd", "heavy-ball", "nesterov") or p.eta_schedule is not None:
+        # step schedules (and other methods) share GD's fixed point, the stationary point of L, but no
+        # constant-step contraction rate
         out.rate_note = (
             f"the fixed point is the stationary point of L, shared by {p.algorithm}; its rate prediction is not "
             "implemented for this algorithm or step schedule (GD's 1 - eta h_min does not apply)"
         )
         return
+    beta = float(p.beta or 0.0)  # GD ignores it
     try:
         smp = law.sample(out.m, out.q, out.gamma, n=cfg.n_mc, seed=cfg.mc_seed)
-        pr = predict_rate(smp["hess"], out.gamma, p.alpha, p.lam, p.eta, p.loss_obj.bounded_hessian)
+        hess, bounded = smp["hess"], p.loss_obj.bounded_hessian
+        pr = predict_rate(hess, out.gamma, p.alpha, p.lam, p.eta, bounded, algorithm=p.algorithm, beta=beta)
     except NUMERIC_ERRORS as e:
-        out.h_min = out.m_star = out.rate = float("nan")
+        out.h_min = out.h_max = out.m_star = out.rate = float("nan")
         out.rate_note = f"rate not computed: numerical failure ({type(e).__name__}: {e})"
         return
     out.h_min, out.m_star, out.rate, out.rate_note = pr.h_min, pr.m_star, pr.rate, pr.note
+    out.h_max = pr.h_max
     out.checks["m_star_over_m_max"] = pr.m_star_over_m_max
 
 
