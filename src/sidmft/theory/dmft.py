@@ -118,16 +118,21 @@ def _empty_result(problem, status, message, seed, settings, naive, extra=None):
     for k in OBSERVABLES:
         obs[k] = nan.copy()
         obs[k + "_se"] = nan.copy()
+    return _result(problem, status, message, seed, settings, naive, extra, obs=obs)
+
+
+def _result(problem, status, message, seed, settings, naive, extra, **fields) -> DMFTResult:
+    """A DMFTResult with the common fields, ``fields`` and the ``extra`` attributes (spectral stage)."""
     res = DMFTResult(
         problem=problem,
         status=status,
         message=message,
         seed=seed,
-        t=np.arange(n_steps + 1),
+        t=np.arange(problem.steps + 1),
         samples=settings.paths_used,
         batches=settings.batches,
         naive=naive,
-        obs=obs,
+        **fields,
     )
     for k, v in (extra or {}).items():
         setattr(res, k, v)
@@ -472,21 +477,18 @@ def _assemble(problem, ctx, outs, seed, settings, kernel, naive, extra):
             message += f", algorithm {problem.algorithm!r}"
         if ctx["probe"]:
             message += " (grad_norm from a probe field, docs/theory.md §6.7)"
-    res = DMFTResult(
-        problem=problem,
-        status=status,
-        message=message,
-        seed=seed,
-        t=np.arange(n_steps + 1),
-        samples=settings.paths_used,
-        batches=batches,
-        naive=naive,
+    kernels = _batch_kernels(outs, n_steps, ctx["mode"] == "spectral")
+    return _result(
+        problem,
+        status,
+        message,
+        seed,
+        settings,
+        naive,
+        extra,
         per_batch=per,
         blowup_step=tb,
         diagnostics=diagnostics,
         obs=obs,
-        **_batch_kernels(outs, n_steps, ctx["mode"] == "spectral"),
+        **kernels,
     )
-    for k, v in extra.items():
-        setattr(res, k, v)
-    return res
