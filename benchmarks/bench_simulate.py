@@ -3,7 +3,7 @@
     python benchmarks/bench_simulate.py            # d in {2000, 4000}, alpha = 4
     python benchmarks/bench_simulate.py --quick    # d = 2000 only, fewer repeats
     python benchmarks/bench_simulate.py --batch-only   # batched trajectories only
-    python benchmarks/bench_simulate.py --algorithms [--quick]   # one step of each algorithm vs GD only
+    python benchmarks/bench_simulate.py --algorithms [--quick]   # each algorithm vs GD: one run, and batched
 
 Every time is the median of several repeats, and every ratio is formed from numbers measured in
 the same run (the machine may be shared; absolute times are noisy, ratios much less so).
@@ -133,6 +133,8 @@ def bench_algorithms(d, reps, steps=10, dtype="float64"):
 
 
 def print_algorithms(dims, reps):
+    """Print the per-step table of :func:`bench_algorithms`; returns {d: seconds per step per method}."""
+    single = {}
     print(
         "\n## One step of each algorithm (run_gd, float64, alpha = 4, 1 numba thread; ms per step, median of "
         f"{reps} interleaved repeats; ratio = step / GD step in the same run)"
@@ -140,9 +142,53 @@ def print_algorithms(dims, reps):
     print(f"{'d':>5} | " + " | ".join(f"{label:>20}" for label, _ in ALGORITHM_CASES))
     for d in dims:
         r = bench_algorithms(d, reps)
+        single[d] = r
         g = r["gd"]
         cells = [f"{1e3 * r[label]:8.2f} ms {r[label] / g:5.2f}x" for label, _ in ALGORITHM_CASES]
         print(f"{d:>5} | " + " | ".join(f"{c:>20}" for c in cells), flush=True)
+    return single
+
+
+def bench_algorithms_batch(d, reps, B=16, steps=6, dtype="float64"):
+    """Seconds per trajectory-step of ``run_gd_batch`` (fused, 1 numba thread) for each method of
+    :data:`ALGORITHM_CASES`, B (lam, eta) pairs on one data set; the methods are interleaved in
+    every repeat; returns the median over repeats per method."""
+    base = Problem(alpha=4.0, steps=steps)
+    data = generate_data(base, d, seed=0, dtype=dtype)
+    x0 = data.x_star * 0.9
+    lams, etas = np.linspace(0.0, 0.3, B), np.linspace(0.05, 0.1, B)
+    probs = [(label, base.replace(**kw)) for label, kw in ALGORITHM_CASES]
+    with numba_threads(1):
+        for _, p in probs:  # compile / warm
+            run_gd_batch(data, x0, p.replace(steps=1), lams[:2], etas[:2], method="fused", threads=1)
+        times = {label: [] for label, _ in probs}
+        for _ in range(reps):
+            for label, p in probs:
+                time.sleep(0.1)
+                tb = run_gd_batch(data, x0, p, lams, etas, method="fused", threads=1)
+                if not tb.success:
+                    raise RuntimeError(f"{label}: {tb.message}")
+                times[label].append(tb.seconds / (steps + 1) / B)
+    return {label: float(np.median(v)) for label, v in times.items()}
+
+
+def print_algorithms_batch(dims, reps, B=16, single=None):
+    """Print the table of :func:`bench_algorithms_batch`; with ``single`` (from :func:`print_algorithms`,
+    same run) also the speed-up of the batch over one ``run_gd`` at a time, per method."""
+    print(
+        f"\n## Batched: {B} (lam, eta) pairs of each algorithm together (run_gd_batch, fused, float64, alpha = 4, "
+        f"1 numba thread; ms per trajectory-step, median of {reps} interleaved repeats; ratio = / batched GD step "
+        "in the same run; speed-up = one run_gd step of the table above / batched trajectory-step)"
+    )
+    print(f"{'d':>5} | " + " | ".join(f"{label:>20}" for label, _ in ALGORITHM_CASES))
+    for d in dims:
+        r = bench_algorithms_batch(d, reps, B=B)
+        g = r["gd"]
+        cells = [f"{1e3 * r[label]:8.3f} ms {r[label] / g:5.2f}x" for label, _ in ALGORITHM_CASES]
+        print(f"{d:>5} | " + " | ".join(f"{c:>20}" for c in cells), flush=True)
+        if single is not None and d in single:
+            cells = [f"speed-up {single[d][label] / r[label]:5.2f}x" for label, _ in ALGORITHM_CASES]
+            print(f"{'':>5} | " + " | ".join(f"{c:>20}" for c in cells), flush=True)
 
 
 def dgemm_gflops(d, dtype, threads, reps=5):
@@ -194,14 +240,14 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="d = 2000 only, fewer repeats")
     ap.add_argument("--batch-only", action="store_true", help="only the batched-trajectory section")
-    ap.add_argument("--algorithms", action="store_true", help="only the per-algorithm step section")
+    ap.add_argument("--algorithms", action="store_true", help="only the per-algorithm sections (one run, and batched)")
     args = ap.parse_args(argv)
     dims = [2000] if args.quick else [2000, 4000]
     reps = 3 if args.quick else 5
     import numba
 
     if args.algorithms:
-        print_algorithms(dims, reps + 2)
+        print_algorithms_batch(dims, reps + 2, single=print_algorithms(dims, reps + 2))
         return 0
 
     print(
@@ -247,7 +293,7 @@ def main(argv=None):
                     flush=True,
                 )
     if not args.batch_only and not args.quick:
-        print_algorithms(dims, reps + 2)
+        print_algorithms_batch(dims, reps + 2, single=print_algorithms(dims, reps + 2))
     if not args.batch_only:
         print(
             "\n## Spectral init, lal T = 1 - 1/y (min T ~ -1e7), float64, 1 thread; passes = operator applications"

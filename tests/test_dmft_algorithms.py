@@ -137,4 +137,8 @@ def test_numpy_and_numba_kernels_agree(method):
     a, b = dmft(p, kernel="numpy", **kw), dmft(p, kernel="numba", **kw)
     assert a.status == b.status == Status.SUCCESS
     for k in OBSERVABLES:
-        np.testing.assert_allclose(a.per_batch[k], b.per_batch[k], rtol=1e-9, atol=1e-12, err_msg=k)
+        # Nesterov's gradient norm comes from the probe field (§6.7): a triangular solve with the inputs'
+        # Cholesky factor, whose condition grows as the iterates converge; it amplifies the kernels' different
+        # summation orders to a relative 2.6e-8 (worst of seeds 0-5, measured), the rest stays below 1e-10
+        rtol = 1e-6 if (k == "grad_norm" and method["algorithm"] == "nesterov") else 1e-9
+        np.testing.assert_allclose(a.per_batch[k], b.per_batch[k], rtol=rtol, atol=1e-12, err_msg=k)

@@ -144,12 +144,9 @@ def test_batch_heavy_ball_matches_single_runs(data):
 @pytest.mark.parametrize(
     "kw", [dict(algorithm="nesterov", beta=0.5), dict(algorithm="sgd", batch=0.5), dict(eta_schedule="step:0.5:2")]
 )
-def test_unsupported_batch_and_jax_are_refused(data, kw):
+def test_jax_is_refused_beyond_constant_step_gd(kw):
+    # batches run every method (tests/test_simulate_batch_algorithms.py); the JAX loop only plain GD
     p = Problem(alpha=3.0, steps=STEPS, **kw)
-    with pytest.raises(ValueError, match="batched runs"):
-        run_gd_batch(data, np.ones(D), p, [0.1], [0.1])
-    with pytest.raises(ValueError, match="batched runs"):
-        simulate(p, D, lams=[0.1, 0.2])
     with pytest.raises(ValueError, match="backend='jax' runs plain GD"):
         simulate(p, D, backend="jax")
 

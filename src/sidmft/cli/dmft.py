@@ -42,9 +42,18 @@ __all__ = ["command"]
     "--responses",
     default="auto",
     show_default=True,
-    type=click.Choice(["auto", "pathwise", "ibp"]),
-    help="Response estimator: exact pathwise derivatives, or Gaussian integration by parts (exact for losses "
-    "whose l' jumps, e.g. amplitude); auto picks integration by parts only for such losses.",
+    type=click.Choice(["auto", "pathwise", "ibp", "hybrid"]),
+    help="Response estimator: exact pathwise derivatives (cost ~ T^3), the hybrid window + random-probe "
+    "estimator of the same derivatives (cost ~ T^2, for long horizons), or Gaussian integration by parts "
+    "(exact for losses whose l' jumps, e.g. amplitude); auto picks integration by parts for such losses, "
+    "else pathwise below 300 steps and hybrid from there.",
+)
+@click.option(
+    "--window",
+    default=32,
+    show_default=True,
+    type=int,
+    help="Window of the hybrid estimator: exact pathwise responses over this many recent steps.",
 )
 @click.option(
     "--naive",
@@ -75,7 +84,19 @@ __all__ = ["command"]
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option("--no-progress", is_flag=True, help="No progress bar on stderr.")
 def command(
-    samples, batches, seed, precision, responses, naive, output, workers, scheduler, as_json, no_progress, **opts
+    samples,
+    batches,
+    seed,
+    precision,
+    responses,
+    window,
+    naive,
+    output,
+    workers,
+    scheduler,
+    as_json,
+    no_progress,
+    **opts,
 ):
     """Solve the DMFT of gradient descent from the spectral (or a random) start.
 
@@ -103,6 +124,7 @@ def command(
             naive=naive,
             precision=precision,
             responses=responses,
+            window=window,
             progress=not no_progress,
             workers=workers or 0,
             scheduler=scheduler,

@@ -9,14 +9,17 @@ Public API::
     run_gd(data, x0, problem, ...) -> Trajectory                # fused one-read kernel
     run_gd_batch(data, x0, problem, lams, etas) -> Trajectory   # B trajectories, one fused read of A per step
 
-``run_gd`` runs ``problem.algorithm`` (gd, heavy-ball, nesterov, sgd, langevin; see
-:mod:`sidmft.algorithms`) with the step sizes of ``problem.eta_schedule``; ``run_gd_batch`` gd and
-heavy-ball at a constant step.  The random draws of sgd and Langevin dynamics are
-``sgd_factor(seed, t, n, batch)`` and ``langevin_noise(seed, t, d)`` (their own SeedSequence streams).
+``run_gd`` and ``run_gd_batch`` run ``problem.algorithm`` (gd, heavy-ball, nesterov, sgd, langevin;
+see :mod:`sidmft.algorithms`) with the step sizes of ``problem.eta_schedule`` (in a batch, started
+from each eta; the method's beta, batch and temperature are shared by the batch).  The random
+draws of sgd and Langevin dynamics are ``sgd_factor(seed, t, n, batch)`` and
+``langevin_noise(seed, t, d)`` (their own SeedSequence streams), shared by every trajectory of a
+batch, so trajectory b of ``run_gd_batch`` is ``run_gd`` with (lams[b], etas[b]) up to rounding.
 """
 
+from ._batch import run_gd_batch
 from ._data import Data, generate_data, langevin_noise, sgd_factor
-from ._gd import Trajectory, run_gd, run_gd_batch
+from ._gd import Trajectory, run_gd
 from ._settings import GDSettings, SpectralInitSettings
 from ._simulate import initial_point, simulate
 from ._spectral import DEFAULT_T_FLOOR, SpectralInfo, spectral_init

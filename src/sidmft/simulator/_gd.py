@@ -10,8 +10,8 @@ grad_norm = ||grad L(x^t)||^2/d, test_error = model.test_error(m, q).
 One pass over A per step: the fused kernel returns r = A x^t (for the training loss) and
 A^T l'(y, r) (for the gradient) in one read of A.  The final step t = steps costs one more pass
 (its loss and gradient norm).  Many (lam, eta) pairs on the same data run together in
-:func:`run_gd_batch`: one read of A per step for all of them (batched fused kernel), or two GEMMs
-per step (``method="gemm"``).
+:func:`~sidmft.simulator.run_gd_batch` (``simulator/_batch.py``): one read of A per step for all
+of them (batched fused kernel), or two GEMMs per step (``method="gemm"``).
 
 Divergence: a non-finite loss/gradient, or an objective above ``bound * max(|objective_0|, 1)``,
 stops the run with ``Status.DIVERGED`` and a message naming the step; the remaining entries are
@@ -31,16 +31,16 @@ from threadpoolctl import threadpool_limits
 
 from ..numerics import numba_threads
 from ..results import OBSERVABLES, Result, Status
-from ._kernels import BatchWorkspace, compile_scalar_grad, fused_apply_batch
+from ._kernels import compile_scalar_grad
 from ._settings import DEFAULT_BOUND
-from ._steps import Applier, Scheme, batch_step, check_batch_algorithm, check_jax_algorithm
+from ._steps import Applier, Scheme, check_jax_algorithm
 
-__all__ = ["run_gd", "run_gd_batch", "Trajectory", "DEFAULT_BOUND"]
+__all__ = ["run_gd", "Trajectory", "DEFAULT_BOUND"]
 
 
 @dataclass
 class Trajectory(Result):
-    """Output of :func:`run_gd` / :func:`run_gd_batch` (a :class:`~sidmft.results.Result`).
+    """Output of :func:`run_gd` / :func:`~sidmft.simulator.run_gd_batch` (a :class:`~sidmft.results.Result`).
 
     ``obs[name]`` has shape (steps+1,) for one run, (B, steps+1) for a batch.  ``status`` and
     ``message`` are the worst over the batch; ``statuses``/``messages`` per trajectory.
@@ -301,162 +301,3 @@ def _run_gd_jax(data, x0, problem, guard, steps, t_start):
             status, message = stop
             break
     return _finish(guard.obs, problem, status, message, out["x"], steps + 1, "jax", t_start, seed=data.seed)
-
-
-def check_lams_etas(lams, etas):
-    """Broadcast (lams, etas) to two flat float arrays of a common length B, validated."""
-    lams, etas = np.broadcast_arrays(
-        np.atleast_1d(np.asarray(lams, dtype=float)), np.atleast_1d(np.asarray(etas, dtype=float))
-    )
-    lams, etas = lams.ravel().copy(), etas.ravel().copy()
-    if np.any(~np.isfinite(lams)) or np.any(lams < 0):
-        raise ValueError(f"lams must be finite and >= 0; got {lams}")
-    if np.any(~np.isfinite(etas)) or np.any(etas <= 0):
-        raise ValueError(f"etas must be finite and > 0; got {etas}")
-    return lams, etas
-
-
-def _batch_start(x0, d, B, dt):
-    x0 = np.asarray(x0, dtype=np.float64)
-    if x0.shape == (d,):
-        return np.repeat(x0[:, None], B, axis=1).astype(dt)
-    if x0.shape == (d, B):
-        return np.array(x0, dtype=dt)
-    raise ValueError(f"x0 must have shape ({d},) or ({d}, {B}); got {x0.shape}")
-
-
-class _BatchGuard:
-    """:class:`_Guard` for B trajectories: records the active ones, returns those to keep."""
-
-    def __init__(self, obs, lams, etas, bound):
-        self.obs, self.lams, self.etas, self.bound = obs, lams, etas, bound
-        B = lams.size
-        self.limits = np.full(B, np.nan)
-        self.statuses, self.messages = [Status.SUCCESS] * B, [""] * B
-
-    def record(self, t, active, m, q, tl, gn):
-        obj = tl + 0.5 * self.lams[active] * q
-        first = np.isnan(self.limits[active]) & np.isfinite(obj)
-        self.limits[active[first]] = self.bound * np.maximum(np.abs(obj[first]), 1.0)
-        bad_nf = ~(np.isfinite(obj) & np.isfinite(gn) & np.isfinite(m))
-        ok = ~bad_nf
-        idx = active[ok]
-        for k, v in (("m", m), ("q", q), ("train_loss", tl), ("objective", obj), ("grad_norm", gn)):
-            self.obs[k][idx, t] = v[ok]
-        bad_big = ok & (obj > self.limits[active])
-        for j in np.nonzero(bad_nf | bad_big)[0]:
-            b = active[j]
-            self.statuses[b] = Status.DIVERGED
-            reason = (
-                "non-finite objective or gradient"
-                if bad_nf[j]
-                else f"objective {obj[j]:.3g} exceeds the bound {self.limits[b]:.3g}"
-            )
-            self.messages[b] = (
-                _divergence_message(t, reason, self.etas[b]) + f" (trajectory {b}: lam = {self.lams[b]:g})"
-            )
-        return ~(bad_nf | bad_big)
-
-    def summary(self):
-        """(worst status, message naming how many trajectories diverged and the first reason)."""
-        msgs = [m_ for m_ in self.messages if m_]
-        message = "" if not msgs else f"{len(msgs)} of {len(self.messages)} trajectories diverged; first: {msgs[0]}"
-        return max(self.statuses, key=int), message
-
-
-def _batch_apply(A, yd, yc, Xa, lp, loss, ws):
-    """(R, Out, passes, ws): R = A Xa (float64 view) and Out = A^T l'(y, R), by the batched fused
-    kernel (one pass; ``ws`` a reusable :class:`BatchWorkspace`) or two GEMMs (``lp`` None)."""
-    n, d = A.shape
-    dt = A.dtype
-    if lp is not None:
-        if ws is None or not ws.fits(n, d, Xa.shape[1], dt):
-            ws = BatchWorkspace(n, d, Xa.shape[1], dt)
-        R, out_t = fused_apply_batch(A, yd, Xa, lp, ws)
-        return R.astype(np.float64, copy=False), out_t.T, 1, ws
-    R = (Xa.T @ A.T).T  # measured ~25% faster than A @ Xa for skinny Xa (OpenBLAS, 1 thread)
-    R64 = R.astype(np.float64, copy=False)
-    G = np.asarray(loss.grad(yc, R64), dtype=dt)
-    return R64, (G.T @ A).T, 2, ws  # B x d product: faster than A.T @ G in OpenBLAS for skinny G
-
-
-def run_gd_batch(
-    data,
-    x0,
-    problem,
-    lams,
-    etas,
-    *,
-    method: str = "auto",
-    blas_threads: int = 1,
-    threads: Optional[int] = None,
-    bound: float = DEFAULT_BOUND,
-    callback: Optional[Callable[[int], None]] = None,
-    steps: Optional[int] = None,
-) -> Trajectory:
-    """Advance B GD trajectories (lams[b], etas[b]) on the same data together.
-
-    ``fused``: one read of A per step for all B trajectories (numba kernel: R = A X and
-    A^T l'(y, R) in one pass over row blocks, register-blocked over rows and columns; about
-    1.5-1.8x faster than the GEMM pair on one core, see benchmarks/README.md).  ``gemm``: two
-    GEMMs per step, R = A X and (l'(y, R)^T A)^T.  Either way A is read once or twice per step for
-    all B trajectories together instead of once per trajectory.  ``problem.algorithm``: ``gd``
-    or ``heavy-ball`` at a constant step (others: ValueError).
-
-    Parameters
-    ----------
-    data : Data
-    x0 : (d,) or (d, B) array
-        Common start (e.g. the spectral x0) or one start per trajectory.
-    problem : Problem
-        loss, alpha, steps, algorithm, beta (``problem.lam``/``problem.eta`` are ignored).
-    lams, etas : array_like
-        Broadcast to a common length B.
-    method : {"auto", "fused", "gemm"}
-        ``auto``: fused when the loss has a compilable scalar_grad, else gemm.
-    threads, bound, callback :
-        As in :func:`run_gd` (bound per trajectory).
-    blas_threads : int
-        BLAS threads for the GEMMs (threadpoolctl).
-
-    Returns
-    -------
-    Trajectory with ``obs[name]`` of shape (B, steps+1) and per-trajectory statuses/messages.
-    """
-    _check_method(method, ("auto", "fused", "gemm"))
-    beta = check_batch_algorithm(problem)
-    t_start = time.perf_counter()
-    lams, etas = check_lams_etas(lams, etas)
-    B, steps = lams.size, problem.steps if steps is None else int(steps)
-    loss, alpha = problem.loss_obj, problem.alpha
-    A, y, xs, dt = data.A, data.y, data.x_star, data.A.dtype
-    X = _batch_start(x0, data.d, B, dt)
-    Xprev = X.copy() if beta else None  # x^{-1} = x^0
-    obs = {k: np.full((B, steps + 1), np.nan) for k in OBSERVABLES}
-    guard = _BatchGuard(obs, lams, etas, bound)
-    active, yc, yd = np.arange(B), y[:, None], y.astype(dt)
-    lp = _scalar_grad(loss, method)
-    ws, passes = None, 0
-    with threadpool_limits(blas_threads), numba_threads(threads), np.errstate(over="ignore", invalid="ignore"):
-        for t in range(steps + 1):
-            if active.size == 0:
-                break
-            Xa = X if active.size == B else X[:, active]
-            R64, out, k, ws = _batch_apply(A, yd, yc, Xa, lp, loss, ws)
-            passes += k
-            grad = Xa * lams[active].astype(dt) + out * dt.type(1.0 / alpha)
-            keep = guard.record(t, active, *_measure_batch(Xa, grad, R64, xs, yc, loss))
-            if t < steps:
-                Xa = batch_step(Xa, grad, etas[active].astype(dt), Xprev, active, beta)
-                if active.size == B and np.all(keep):
-                    X = Xa
-                else:
-                    X[:, active] = Xa
-                    active = active[keep]
-            if callback is not None:
-                callback(t)
-    worst, message = guard.summary()
-    kw = dict(statuses=guard.statuses, messages=guard.messages, seed=data.seed)
-    return _finish(
-        obs, problem, worst, message, X, passes, f"batch-{'fused' if lp is not None else 'gemm'}", t_start, **kw
-    )

@@ -26,6 +26,7 @@ chunk order, so results do not depend on the thread count either.
 from __future__ import annotations
 
 import warnings
+from typing import Optional
 
 import numba
 import numpy as np
@@ -252,16 +253,22 @@ def _acc6x4(o0, o1, o2, o3, a0, a1, a2, a3, a4, a5, gs, d):
 
 
 @njit(cache=True, parallel=True, fastmath=_FM)
-def _batch_kernel(A, y, Xt, lp, R, part, lo, hi):
+def _batch_kernel(A, y, Xt, lp, R, part, lo, hi, F, fcol, scaled, part2):
     n, d = A.shape
     bp = Xt.shape[0]
     for ch in prange(lo.shape[0]):
         acc = part[ch]
+        acc2 = part2[ch]  # (nch, 1, 1) placeholder when not scaled
         gs = np.zeros((6, 4), A.dtype)
+        gf = np.zeros((6, 4), A.dtype)
         zero = gs[0, 0]
         for c in range(bp):
             for j in range(d):
                 acc[c, j] = zero
+        if scaled:
+            for c in range(bp):
+                for j in range(d):
+                    acc2[c, j] = zero
         i = lo[ch]
         e = hi[ch]
         while i < e:
@@ -278,6 +285,11 @@ def _batch_kernel(A, y, Xt, lp, R, part, lo, hi):
                     for c in range(4):
                         gs[k, c] = lp(y[i + k], R[i + k, c0 + c]) if k < nr else zero
                 _acc6x4(acc[c0 + 0], acc[c0 + 1], acc[c0 + 2], acc[c0 + 3], a0, a1, a2, a3, a4, a5, gs, d)
+                if scaled:  # part2[ch] += A^T (F * l'): the sgd gradient, same rows, no extra read of A
+                    for k in range(6):
+                        for c in range(4):
+                            gf[k, c] = gs[k, c] * F[i + k, (c0 + c) * fcol] if k < nr else zero
+                    _acc6x4(acc2[c0 + 0], acc2[c0 + 1], acc2[c0 + 2], acc2[c0 + 3], a0, a1, a2, a3, a4, a5, gf, d)
             i += nr
 
 
@@ -293,7 +305,10 @@ def _reduce_parts(part, out):
 
 
 class BatchWorkspace:
-    """Scratch arrays for :func:`fused_apply_batch` (B columns, padded to a multiple of BATCH_COLS)."""
+    """Scratch arrays for :func:`fused_apply_batch` (B columns, padded to a multiple of BATCH_COLS).
+
+    The factor-weighted partial sums (``factor=`` of :func:`fused_apply_batch`) are allocated on
+    first use (:meth:`scaled`)."""
 
     def __init__(self, n, d, B, dtype):
         bp = -(-B // BATCH_COLS) * BATCH_COLS
@@ -305,6 +320,10 @@ class BatchWorkspace:
         self.r = np.empty((n, bp), dtype=dtype)
         self.part = np.empty((nch, bp, d), dtype=dtype)
         self.out = np.empty((bp, d), dtype=dtype)
+        self.nofactor = np.empty((1, 1), dtype=dtype)
+        self.nopart = np.empty((nch, 1, 1), dtype=dtype)
+        self.part2: Optional[np.ndarray] = None
+        self.out2: Optional[np.ndarray] = None
 
     def fits(self, n, d, B, dtype):
         return (
@@ -314,12 +333,20 @@ class BatchWorkspace:
             and self.xt.dtype == dtype
         )
 
+    def scaled(self):
+        """(part2, out2): the scratch arrays of the factor-weighted sums, made on first use."""
+        if self.part2 is None or self.out2 is None:
+            self.part2, self.out2 = np.empty_like(self.part), np.empty_like(self.out)
+        return self.part2, self.out2
 
-def fused_apply_batch(A, y, X, lp=None, ws=None):
+
+def fused_apply_batch(A, y, X, lp=None, ws=None, factor=None):
     """Batched :func:`fused_apply`: X is (d, B); returns (R, Out^T) with R = A X (n, B) and
     Out^T (B, d), Out = A^T G, G_ib = lp(y_i, R_ib) (or y_i R_ib if lp is None).  Pass a
     :class:`BatchWorkspace` as ``ws`` to reuse scratch arrays across calls (a new one is made when
-    it does not fit).
+    it does not fit).  With a per-sample ``factor`` F, (n,) shared by the columns or (n, B) one per
+    column, returns (R, Out^T, Outf^T) with also Outf = A^T (F * G) in the same read of A (the sgd
+    gradient).
 
     One read of A for all B columns: rows are taken :data:`BATCH_ROWS` at a time and combined
     with :data:`BATCH_COLS` columns of X in registers (the d loop vectorised), then A_blk^T G_blk
@@ -333,9 +360,24 @@ def fused_apply_batch(A, y, X, lp=None, ws=None):
     ws.xt[:B] = X.T
     ws.xt[B:] = 0
     y = np.ascontiguousarray(y, dtype=dt)
-    _batch_kernel(A, y, ws.xt, _placeholder() if lp is None else lp, ws.r, ws.part, ws.lo, ws.hi)
+    scaled = factor is not None
+    F, fcol, part2 = ws.nofactor, 0, ws.nopart
+    if scaled:
+        factor = np.asarray(factor)
+        if factor.shape not in ((n,), (n, B)):
+            raise ValueError(f"factor must have shape ({n},) or ({n}, {B}); got {factor.shape}")
+        fcol = int(factor.ndim == 2)
+        F = np.zeros((n, ws.bp if fcol else 1), dtype=dt)
+        F[:, : B if fcol else 1] = factor if fcol else factor[:, None]
+        part2 = ws.scaled()[0]
+    lpf = _placeholder() if lp is None else lp
+    _batch_kernel(A, y, ws.xt, lpf, ws.r, ws.part, ws.lo, ws.hi, F, fcol, scaled, part2)
     _reduce_parts(ws.part, ws.out)
-    return ws.r[:, :B], ws.out[:B]
+    if not scaled:
+        return ws.r[:, :B], ws.out[:B]
+    out2 = ws.scaled()[1]
+    _reduce_parts(part2, out2)
+    return ws.r[:, :B], ws.out[:B], out2[:B]
 
 
 _LP_CACHE: dict = {}

@@ -12,11 +12,12 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ..results import OBSERVABLES, Status, Timer
+from ._batch import batch_etas, check_lams_etas, run_gd_batch
 from ._data import KEY_RANDOM_INIT, _check_dim, _check_seed, child_rng, generate_data, n_samples, resolve_dtype
-from ._gd import check_lams_etas, run_gd, run_gd_batch
+from ._gd import run_gd
 from ._settings import DEFAULT_BOUND, GDSettings, SpectralInitSettings
 from ._spectral import spectral_init
-from ._steps import check_batch_algorithm, check_jax_algorithm
+from ._steps import check_jax_algorithm
 from .result import SPECTRAL_FIELDS, SimulationResult
 
 __all__ = ["simulate", "initial_point"]
@@ -115,9 +116,11 @@ def _spectral_settings(spectral) -> SpectralInitSettings:
     return spectral
 
 
-def _check_backend(gd, problem, batch):
+def _check_backend(gd, problem, etas):
+    """ValueError for what the backend does not run; ``etas`` the batch's (None: one run per seed)."""
+    batch = etas is not None
     if batch:
-        check_batch_algorithm(problem)
+        batch_etas(problem, etas, problem.steps)  # the step schedule fits every eta
     if gd.backend != "jax":
         return
     check_jax_algorithm(problem)
@@ -278,7 +281,9 @@ def simulate(
         tqdm progress bar on stderr.
     lams, etas : array_like, optional
         Run a batch of (lam, eta) pairs (broadcast together) on each seed's data from the same
-        x0, advanced together with GEMMs; observables then have shape (n_seeds, B, steps+1).
+        x0, advanced together by :func:`~sidmft.simulator.run_gd_batch` (any
+        ``problem.algorithm``; eta is the base step of ``problem.eta_schedule``; one read of A
+        per step for the whole batch); observables then have shape (n_seeds, B, steps+1).
     method, backend, threads, bound :
         GD settings, validated by :class:`GDSettings`: ``backend`` in {"numba", "numpy", "jax"}
         (``jax`` needs ``pip install sidmft[jax]``), ``method`` the numba kernel.
@@ -305,7 +310,7 @@ def simulate(
     if problem.init == "given" and np.shape(problem.x0) != (dim,):
         raise ValueError(f"x0 (init='given') must have length dim = {dim}; got shape {np.shape(problem.x0)}")
     gd = GDSettings(backend=backend, method=method, threads=threads, bound=bound)
-    _check_backend(gd, problem, batch)
+    _check_backend(gd, problem, etas_)
     spec = _spectral_settings(spectral)
     run = _Run(problem, seed_list, shape, progress)
     t_total = time.perf_counter()

@@ -26,7 +26,7 @@ from ..algorithms import StepCoefficients
 from ._data import langevin_noise, sgd_factor
 from ._kernels import BatchWorkspace, Workspace, fused_apply, fused_apply_batch, numpy_apply
 
-__all__ = ["Applier", "Scheme", "batch_step", "check_batch_algorithm", "check_jax_algorithm"]
+__all__ = ["Applier", "Scheme", "check_jax_algorithm"]
 
 
 class Applier:
@@ -136,25 +136,3 @@ def check_jax_algorithm(problem) -> None:
             f"backend='jax' runs plain GD at a constant step; algorithm={problem.algorithm!r} with "
             f"eta_schedule={problem.eta_schedule!r} needs backend='numba' or 'numpy'"
         )
-
-
-def check_batch_algorithm(problem) -> float:
-    """The momentum beta of a batched run (0 for gd); ValueError for what :func:`run_gd_batch` does
-    not run (nesterov, sgd, langevin, a step schedule)."""
-    if problem.algorithm not in ("gd", "heavy-ball") or problem.eta_schedule is not None:
-        raise ValueError(
-            "batched runs (lams/etas) support algorithm 'gd' and 'heavy-ball' at a constant step; got "
-            f"algorithm={problem.algorithm!r}, eta_schedule={problem.eta_schedule!r} -- run one (lam, eta) at a time"
-        )
-    return 0.0 if problem.beta is None else float(problem.beta)
-
-
-def batch_step(Xa, grad, etas, Xprev, active, beta):
-    """X^{t+1} = X^t - eta grad + beta (X^t - X^{t-1}) on the active columns (Xprev None: gd);
-    Xprev[:, active] becomes X^t."""
-    Xn = Xa - grad * etas
-    if Xprev is not None:
-        Xpa = Xprev if active.size == Xprev.shape[1] else Xprev[:, active]
-        Xn = Xn + Xa.dtype.type(beta) * (Xa - Xpa)
-        Xprev[:, active] = Xa
-    return Xn

@@ -26,6 +26,7 @@ import numpy as np
 
 from ..numerics import lhs_normal_scores
 from . import _dmft_kernels as K
+from ._dmft_hybrid import DEFAULT_WINDOW, HybridState
 from ._dmft_ibp import gram_row, ibp_gradient
 from ._dmft_params import bernoulli_factors, method_of, noise_width, probe_grad_norm
 
@@ -90,8 +91,8 @@ class BatchSolver:
     ):
         self.ctx = ctx
         self.responses = responses if responses is not None else ctx.get("responses", "pathwise")
-        if self.responses not in ("pathwise", "ibp"):
-            raise ValueError(f"responses must be 'pathwise' or 'ibp'; got {self.responses!r}")
+        if self.responses not in ("pathwise", "ibp", "hybrid"):
+            raise ValueError(f"responses must be 'pathwise', 'ibp' or 'hybrid'; got {self.responses!r}")
         self.n_paths = int(n_paths)
         self.rng = rng
         self.kernel = K.resolve(kernel)
@@ -110,12 +111,18 @@ class BatchSolver:
         least-squares solution; one step of iterative refinement; the relative Schur complement is
         recorded (``min_schur``) and values below SCHUR_TOL (including negative ones) are set to 0.
         """
-        cj, Rj = self.Cin[j], self.Rin[j]
+        cj, w = self.Cin[j], self._width(j + 1)  # the rows R_1..R_j vanish beyond column j (causality)
+        Rj = self.Rin[j, :w]
         b = np.empty(j + 1)
         b[0] = cj
-        b[1:] = self.Cin[1 : j + 1] * cj + self.Rin[1 : j + 1] @ (self.Sig @ Rj)
+        b[1:] = self.Cin[1 : j + 1] * cj + self.Rin[1 : j + 1, :w] @ (self.Sig[:w, :w] @ Rj)
         schur = K.chol_row(self.Lc, b, j, SCHUR_TOL)
         self.min_schur = min(self.min_schur, schur)
+
+    def _width(self, k: int) -> int:
+        """Columns that can be non-zero in a parameter-side row whose noise indices are < k: k, or all of
+        them when injected noise (Langevin) adds columns after the zeta block."""
+        return k if self.Sig.shape[0] == self.RT.shape[0] else self.Sig.shape[0]
 
     def _allocate(self, n_steps: int, z: np.ndarray) -> None:
         """Kernels, parameter-side state and per-path histories, all zero (n = steps + 2 noise indices)."""
@@ -210,6 +217,8 @@ class BatchSolver:
         j = t + 1
         self._add_chol_row(j)
         s0 = self.Rp[t, 0] if self.gS is not None else 0.0  # g^S (spectral) or g^L = T(y) (linear)
+        if self.hybrid is not None:  # the field and the tangents of the hybrid responses in one pass
+            return self.hybrid.fields(t, self.Lc[j, : j + 1], Xi, self.Rp[t, 1 : t + 1], self.G, s0, self.gS, self.dgS)
         return self.kernel.field(self.Lc[j, : j + 1], Xi, self.Rp[t, 1 : t + 1], self.G, s0, self.gS, t)
 
     def _sample_side(self, t: int, y: np.ndarray, r: np.ndarray):
@@ -251,8 +260,15 @@ class BatchSolver:
             self._close_row(t, float(g @ z) / n_paths, gram)
             return
         Rp = self.Rp  # memory of the read points (R_x itself when p^t = x^t)
-        lamS = (Rp[: t + 1, 0].copy(), self.dgS, self.B0) if spectral else None
-        resp, gram, _ = self.kernel.responses_and_gram(t, self.H, self.G, Rp, self.RpT, self.zp, self.gS, lamS, n_paths)
+        if self.hybrid is not None:  # window + probe (O(M t) + O(M W^2), docs/theory.md §4.3)
+            hy = self.hybrid
+            resp, gram, _ = hy.responses(t, self.H, self.G, self.RpT, self.gS, self.zp, n_paths)
+            hy.record(t, self.H[t])
+        else:
+            lamS = (Rp[: t + 1, 0].copy(), self.dgS, self.B0) if spectral else None
+            resp, gram, _ = self.kernel.responses_and_gram(
+                t, self.H, self.G, Rp, self.RpT, self.zp, self.gS, lamS, n_paths
+            )
         if self.gS is not None and not spectral:  # linear start: E[g^t T(y)] (the kernels fill it only with S)
             gram = gram.copy()
             gram[t + 1] = float(g @ self.gS[:n_paths]) / n_paths
@@ -278,18 +294,21 @@ class BatchSolver:
         """x^{t+1} in closed form (§2.2 / §2.7 / §6.1); False if ||x^{t+1}||^2 or Sigma(t,t) exploded."""
         ctx, c, Rx, Rg, Sig, meth = self.ctx, self.c, self.Rx, self.Rg, self.Sig, self.method
         alpha, eta, lam = ctx["alpha"], meth["etas"][t], ctx["lam"]
-        cin = self.Cin[1 : t + 2]
+        cin, w = self.Cin[1 : t + 2], self._width(t + 2)  # x^{t+1} has noise indices <= t + 1
         if meth["simple"]:  # x^{t+1} = (1 - eta lam) x^t - eta (...): the GD form
             c[t + 1] = (1 - eta * lam) * c[t] - eta * (Rg[t, 1 : t + 2] @ cin) - eta * self.mu[t]
-            Rx[t + 1] = (1 - eta * lam) * Rx[t] - eta * (Rg[t, 1 : t + 2] @ self.Rin[1 : t + 2])
+            Rx[t + 1, :w] = (1 - eta * lam) * Rx[t, :w] - eta * (Rg[t, 1 : t + 2] @ self.Rin[1 : t + 2, :w])
         else:
             _, _, A, B = meth["coef"]
             tm, j = max(t - 1, 0), t + 1  # x^{-1} = x^0; Cin/Rin[j] is the read point p^t
             c[t + 1] = (
                 A * c[t] + B * c[tm] - eta * lam * self.Cin[j] - eta * (Rg[t, 1 : t + 2] @ cin) - eta * self.mu[t]
             )
-            Rx[t + 1] = (
-                A * Rx[t] + B * Rx[tm] - eta * lam * self.Rin[j] - eta * (Rg[t, 1 : t + 2] @ self.Rin[1 : t + 2])
+            Rx[t + 1, :w] = (
+                A * Rx[t, :w]
+                + B * Rx[tm, :w]
+                - eta * lam * self.Rin[j, :w]
+                - eta * (Rg[t, 1 : t + 2] @ self.Rin[1 : t + 2, :w])
             )
         Rx[t + 1, t + 1] -= eta / alpha
         n = self.RT.shape[0]
@@ -297,7 +316,7 @@ class BatchSolver:
             Rx[t + 1, n + t] += meth["sigmas"][t]
         self.RT[:, t + 1] = Rx[t + 1, :n]
         self._read_point(t + 1)
-        q_next = c[t + 1] ** 2 + Rx[t + 1] @ Sig @ Rx[t + 1]
+        q_next = c[t + 1] ** 2 + Rx[t + 1, :w] @ Sig[:w, :w] @ Rx[t + 1, :w]
         return not (
             not np.isfinite(q_next)
             or q_next > _Q_MAX
@@ -343,6 +362,11 @@ class BatchSolver:
         if not self.method["reads_iterate"]:  # p^0 = x^0 (a + b = 1)
             self.cp[0], self.Rp[0] = self.c[0], self.Rx[0]
             self.RpT[:, 0] = self.Rx[0, : self.RpT.shape[0]]
+        self.hybrid = None
+        if self.responses == "hybrid":  # drawn last: the other random numbers do not move
+            win = self.ctx.get("window", DEFAULT_WINDOW)
+            args = (n_steps, self.n_padded, self.n_paths, self.dtype, self.spectral, self.B0, win, self.kernel.serial)
+            self.hybrid = HybridState(self.rng, *args)
         if self.dtype != np.float64:
             Xi = Xi.astype(self.dtype)
         self.Xi = Xi

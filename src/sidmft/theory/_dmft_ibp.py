@@ -45,7 +45,7 @@ from scipy.linalg import solve_triangular
 __all__ = ["RESPONSES", "ibp_gradient", "gram_row"]
 
 #: response estimators of the DMFT (``DMFTSettings.responses``)
-RESPONSES = ("auto", "pathwise", "ibp")
+RESPONSES = ("auto", "pathwise", "ibp", "hybrid")
 
 
 def ibp_gradient(L: np.ndarray, Xi: np.ndarray, g: np.ndarray, n_inputs: int) -> np.ndarray:

@@ -157,6 +157,7 @@ class DMFTResult(TrajectoryResult):
             scores=str(self.diagnostics.get("scores", "")),
             kernel=str(self.diagnostics.get("kernel", "")),
             responses=str(self.diagnostics.get("responses", "")),
+            window=int(self.diagnostics.get("window", 0)),
         )
         return ds
 
@@ -170,6 +171,7 @@ class DMFTResult(TrajectoryResult):
             scores=str(a.get("scores", "")),
             kernel=str(a.get("kernel", "")),
             responses=str(a.get("responses", "")),
+            window=int(a.get("window", 0)),
             naive=bool(int(a.get("naive", 0))),
         )
         if "max_abs_r" in ds:

@@ -9,9 +9,14 @@ from typing import Optional
 import numpy as np
 
 from ._dmft_core import SCORES
+from ._dmft_hybrid import DEFAULT_WINDOW
 from ._dmft_ibp import RESPONSES
 
-__all__ = ["DMFTSettings", "KERNELS", "PRECISIONS", "RESPONSES"]
+__all__ = ["DMFTSettings", "KERNELS", "PRECISIONS", "RESPONSES", "HYBRID_FROM_STEPS"]
+
+#: ``responses="auto"`` uses the hybrid estimator (O(M T^2)) from this horizon on, the exact pathwise one
+#: (O(M T^3)) below it: the measured break-even of their costs at equal standard error (docs/theory.md §4.3)
+HYBRID_FROM_STEPS = 300
 
 KERNELS = ("auto", "numba", "numpy")
 PRECISIONS = ("float32", "float64")
@@ -57,13 +62,17 @@ class DMFTSettings:
         concurrently, one single-threaded solve per thread (no per-step synchronisation, robust on
         busy machines); with one batch the kernels are path-parallel.  Results depend on
         ``threads`` only at the rounding level (~1e-13).
-    responses : {"auto", "pathwise", "ibp"}
-        Estimator of the responses R_g(t, .) = E[d g^t / d w] (docs/theory.md §2.4, §6.8).
+    responses : {"auto", "pathwise", "ibp", "hybrid"}
+        Estimator of the responses R_g(t, .) = E[d g^t / d w] (docs/theory.md §2.4, §4.3, §6.8).
         ``"pathwise"``: exact reverse mode along each path, E[l'' dr^t/dw]; needs l' continuous (a
-        jump of l' puts a delta in l'' that no path sees).  ``"ibp"``: Gaussian integration by parts,
-        R_g = K^{-1} E[(z, w) g^t] with K the inputs' covariance; exact for any l' (jumps included),
-        cost O(M t) per step instead of O(M t^2), larger Monte-Carlo variance at late times.
-        ``"auto"`` (default): pathwise for losses with continuous l', ibp when l' jumps at r = 0.
+        jump of l' puts a delta in l'' that no path sees); O(M T^3) for T steps.  ``"hybrid"``: the
+        same derivative, exact in the last ``window`` steps and by an unbiased random-probe tangent
+        for older ones; O(M T^2 + M T window^2), for long horizons.  ``"ibp"``: Gaussian integration
+        by parts, R_g = K^{-1} E[(z, w) g^t] with K the inputs' covariance; exact for any l' (jumps
+        included), O(M T^2), larger Monte-Carlo variance at late times.  ``"auto"`` (default): ibp
+        when l' jumps at r = 0, else pathwise below ``HYBRID_FROM_STEPS`` steps and hybrid from there.
+    window : int
+        Window W (>= 1) of the hybrid estimator (default 32); W >= T gives the pathwise responses.
 
     Raises
     ------
@@ -84,6 +93,7 @@ class DMFTSettings:
     kernel: str = "auto"
     threads: Optional[int] = None
     responses: str = "auto"
+    window: int = DEFAULT_WINDOW
 
     def __post_init__(self):
         samples, batches = _whole("samples", self.samples), _whole("batches", self.batches)
@@ -100,6 +110,10 @@ class DMFTSettings:
             raise ValueError(f"scores must be one of {list(SCORES)}; got {self.scores!r}")
         if self.responses not in RESPONSES:
             raise ValueError(f"responses must be one of {list(RESPONSES)}; got {self.responses!r}")
+        window = _whole("window", self.window)
+        if window < 1:
+            raise ValueError(f"window must be >= 1; got {window}")
+        object.__setattr__(self, "window", window)
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be 'float64' or 'float32'; got {self.precision!r}")
         threads = self.threads
@@ -128,8 +142,11 @@ class DMFTSettings:
             return self.kernel
         return "numba" if os.environ.get("SIDMFT_DMFT_KERNEL", "numba") != "numpy" else "numpy"
 
-    def resolved_responses(self, grad_jumps: bool) -> str:
-        """``"pathwise"`` or ``"ibp"``: ``"auto"`` is ibp when l' jumps (``grad_jumps``), else pathwise."""
+    def resolved_responses(self, grad_jumps: bool, n_steps: int = 0) -> str:
+        """``"pathwise"``, ``"hybrid"`` or ``"ibp"``: ``"auto"`` is ibp when l' jumps (``grad_jumps``), else
+        pathwise for fewer than ``HYBRID_FROM_STEPS`` steps and hybrid from there."""
         if self.responses != "auto":
             return self.responses
-        return "ibp" if grad_jumps else "pathwise"
+        if grad_jumps:
+            return "ibp"
+        return "hybrid" if n_steps >= HYBRID_FROM_STEPS else "pathwise"

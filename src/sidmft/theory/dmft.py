@@ -153,6 +153,7 @@ def dmft(
     allow_nonsmooth: bool = False,
     *,
     responses: Optional[str] = None,
+    window: Optional[int] = None,
     settings: Optional[DMFTSettings] = None,
     workers: int = 0,
     scheduler: Optional[str] = None,
@@ -167,11 +168,10 @@ def dmft(
     ----------
     problem : Problem
         ``init`` must be ``"spectral"``, ``"random"`` or ``"linear"``; any registered ``algorithm``.
-    samples, batches, scores, kernel, precision, threads, responses
-        The Monte-Carlo settings (defaults 20000, 4, "lhs-orth", "auto", "float32", None, "auto"): see
-        :class:`DMFTSettings`.  ``responses``: exact pathwise derivatives, or Gaussian integration by
-        parts (§6.8; needs no derivative, exact for losses whose l' jumps); "auto" picks the latter
-        only for such losses.  Either these keywords or ``settings``, not both.
+    samples, batches, scores, kernel, precision, threads, responses, window
+        The Monte-Carlo settings (defaults 20000, 4, "lhs-orth", "auto", "float32", None, "auto", 32):
+        see :class:`DMFTSettings` (``responses``: pathwise, hybrid for long horizons, or integration by
+        parts for losses whose l' jumps).  Either these keywords or ``settings``, not both.
     seed : int
         Root seed (>= 0).
     naive : bool
@@ -208,6 +208,7 @@ def dmft(
         kernel=kernel,
         threads=threads,
         responses=responses,
+        window=window,
     )
     seed, execution = _check_seed(seed), check_execution(workers, scheduler)
     if naive and problem.init != "spectral":
@@ -225,7 +226,7 @@ def _dmft(problem, settings, seed, naive, progress, allow_nonsmooth, execution=N
         msg = f"the DMFT does not cover this first-order method: {why} (use simulate)"
         return _empty_result(problem, Status.NOT_APPLICABLE, msg, seed, settings, naive)
     jump = _grad_jump_at_zero(problem)
-    responses = settings.resolved_responses(jump > 1e-8)
+    responses = settings.resolved_responses(jump > 1e-8, problem.steps)
     if jump > 1e-8 and responses == "pathwise" and not allow_nonsmooth:
         return _empty_result(
             problem,
@@ -244,6 +245,7 @@ def _dmft(problem, settings, seed, naive, progress, allow_nonsmooth, execution=N
     with Timer() as total:
         ctx, extra, no_seed = _stage_inputs(problem, naive)
         ctx["responses"] = responses
+        ctx["window"] = settings.window
         if no_seed is not None:
             return _empty_result(problem, *no_seed, seed, settings, naive, extra)
         outs = _solve_batches(ctx, settings, kernel, seed, progress, execution)
@@ -452,6 +454,7 @@ def _assemble(problem, ctx, outs, seed, settings, kernel, naive, extra):
         naive=bool(naive),
         paths_per_batch=n_paths,
         responses=str(ctx.get("responses", "pathwise")),
+        window=int(ctx.get("window", 0)) if ctx.get("responses") == "hybrid" else 0,
     )
     blow_steps = [o["blowup_step"] for o in outs if o["blowup_step"] is not None]
     if blow_steps:
