@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from sidmft import OBSERVABLES, Problem, Status
-from sidmft.theory._dmft_hybrid import LANES, hybrid_responses
+from sidmft.theory._dmft_hybrid import LANES, HybridState, hybrid_responses
 from sidmft.theory._dmft_settings import HYBRID_FROM_STEPS, DMFTSettings
 from sidmft.theory.dmft import dmft
 from sidmft.theory.fixed_point import fixed_point
@@ -47,15 +47,13 @@ def _jacobian(t, H, RT, i):
     return np.linalg.solve(np.eye(t + 1) - R * H[:, i][None, :], np.eye(t + 1))
 
 
-def _tangents(t, H, RT, V, B0, dgS):
-    """phi^s = v_s + sum R(s, tau) l''_tau phi^tau and the spectral tangent, by a plain loop."""
+def _tangent(t, H, RT, V, B0, dgS):
+    """phi^s = v_s + s^s + sum R(s, tau) l''_tau phi^tau (s: the spectral sources, if any), by a plain loop."""
     phi = np.zeros((t + 1, H.shape[1]))
-    phiS = np.zeros_like(phi)
     for s in range(t + 1):
-        phi[s] = V[s] + RT[1 : s + 1, s] @ (H[:s] * phi[:s])
-        if B0 is not None:
-            phiS[s] = B0 if s == 0 else RT[0, s] * dgS + RT[1 : s + 1, s] @ (H[:s] * phiS[:s])
-    return phi[t], phiS[t]
+        src = 0.0 if B0 is None else (B0 if s == 0 else RT[0, s] * dgS)
+        phi[s] = V[s] + src + RT[1 : s + 1, s] @ (H[:s] * phi[:s])
+    return phi[t]
 
 
 @pytest.mark.parametrize("spectral", [False, True], ids=["random-start", "spectral-start"])
@@ -64,31 +62,50 @@ def test_window_exact_and_tail_unbiased(spectral):
     H, G, RT, B0, dgS = _histories(t, M, 1, spectral)
     J = np.stack([_jacobian(t, H, RT, i)[t] for i in range(M)], axis=1)  # J[p, i] = d r^t / d r^p
     exact = (H[t] * J).mean(axis=1)
-    exact_S = None
-    if spectral:  # d r^t / d w^S = J(t, 0) B0 + dgS sum_{tau >= 1} J(t, tau) R(tau, S)
+    if spectral:  # d r^t / d w^S = J(t, 0) B0 + dgS sum_{tau >= 1} J(t, tau) R(tau, S): the last column
         dS = J[0] * B0 + dgS * (RT[0, 1 : t + 1] @ J[1:])
-        exact_S = float((H[t] * dS).mean())
+        exact = np.append(exact, (H[t] * dS).mean())
     rng = np.random.default_rng(2)
     est = []
     for _ in range(draws):
         V = rng.choice([-1.0, 1.0], size=(t + 1, M))
         if spectral:
             V[0] = 0.0  # r^0 has no input of its own in spectral mode
-        phi, phiS = _tangents(t, H, RT, V, B0, dgS)
-        resp, gram, gz = hybrid_responses(
-            t, W, H, G, RT, V.astype(np.int8), phi, phiS if spectral else None, None, np.zeros(M), M, serial=True
-        )
-        np.testing.assert_allclose(resp[t - W : t + 1], exact[t - W :], rtol=1e-10, atol=1e-12)  # window: exact
-        if spectral:
-            assert resp[t + 1] == pytest.approx(exact_S, rel=1e-10)
+        phi = _tangent(t, H, RT, V, B0, dgS)
+        spec = (B0, dgS) if spectral else None
+        resp, gram, gz = hybrid_responses(t, W, H, G, RT, V.astype(np.int8), phi, spec, None, np.zeros(M), M, True)
+        np.testing.assert_allclose(resp[t - W : t + 1], exact[t - W : t + 1], rtol=1e-10, atol=1e-12)  # exact
         np.testing.assert_allclose(gram[: t + 1], (G[: t + 1] * G[t]).mean(axis=1), rtol=1e-10)
-        est.append(resp[: t - W])
+        est.append(np.append(resp[: t - W], resp[t + 1]) if spectral else resp[: t - W])
     est = np.array(est)
+    ref = np.append(exact[: t - W], exact[-1]) if spectral else exact[: t - W]
     mean, se = est.mean(axis=0), est.std(axis=0, ddof=1) / np.sqrt(draws)
-    cols = slice(1, t - W) if spectral else slice(0, t - W)  # spectral: column 0 is not an input
+    cols = slice(1, None) if spectral else slice(None)  # spectral: column 0 (r^0) is not an input
     assert np.all(se[cols] > 0)
-    z = (mean[cols] - exact[: t - W][cols]) / se[cols]
-    assert np.max(np.abs(z)) < 4.5, z  # 4.5 SE over <= 7 columns: a false alarm has probability < 1e-4
+    z = (mean[cols] - ref[cols]) / se[cols]
+    assert np.max(np.abs(z)) < 4.5, z  # 4.5 SE over <= 8 columns: a false alarm has probability < 1e-4
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("spectral", [False, True], ids=["random-start", "spectral-start"])
+def test_fields_pass_gives_field_and_tangent(spectral, dtype):
+    """One pass over Xi, G and P: the field r^t and the tangent phi^t, against plain numpy sums (float32
+    histories: float32 products summed eight rows at a time, so 1e-5 relative)."""
+    t, M = 37, 3 * LANES + 5 * 16
+    H, G, RT, B0, dgS = _histories(t, M, 3, spectral)
+    rng = np.random.default_rng(4)
+    gS, Lrow = rng.standard_normal(M), rng.standard_normal(t + 2)
+    Xi = rng.standard_normal((t + 2, M - 7)).astype(dtype)  # the scores are not padded
+    st = HybridState(rng, t, M, M, dtype, spectral, B0, 8, serial=True)
+    st.P[:t] = rng.standard_normal((t, M))
+    Gd = G.astype(dtype)
+    mem, s0 = RT[1 : t + 1, t], RT[0, t]
+    r = st.fields(t, Lrow, Xi, mem, Gd, s0, gS, dgS)
+    G64, P64, V = Gd.astype(float), st.P.astype(float), st.V.astype(float)
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(r, Lrow @ Xi.astype(float) + (mem @ G64[:t] + s0 * gS)[: M - 7], **tol)
+    src = s0 * dgS if spectral else 0.0
+    np.testing.assert_allclose(st.phi, V[t] + src + mem @ P64[:t], **tol)
 
 
 @pytest.mark.parametrize(

@@ -217,7 +217,7 @@ class BatchSolver:
         j = t + 1
         self._add_chol_row(j)
         s0 = self.Rp[t, 0] if self.gS is not None else 0.0  # g^S (spectral) or g^L = T(y) (linear)
-        if self.hybrid is not None:  # the field and the tangents of the hybrid responses in one pass
+        if self.hybrid is not None:  # the field and the tangent of the hybrid responses in one pass
             return self.hybrid.fields(t, self.Lc[j, : j + 1], Xi, self.Rp[t, 1 : t + 1], self.G, s0, self.gS, self.dgS)
         return self.kernel.field(self.Lc[j, : j + 1], Xi, self.Rp[t, 1 : t + 1], self.G, s0, self.gS, t)
 
@@ -262,7 +262,7 @@ class BatchSolver:
         Rp = self.Rp  # memory of the read points (R_x itself when p^t = x^t)
         if self.hybrid is not None:  # window + probe (O(M t) + O(M W^2), docs/theory.md §4.3)
             hy = self.hybrid
-            resp, gram, _ = hy.responses(t, self.H, self.G, self.RpT, self.gS, self.zp, n_paths)
+            resp, gram, _ = hy.responses(t, self.H, self.G, self.RpT, self.gS, self.zp, n_paths, self.dgS)
             hy.record(t, self.H[t])
         else:
             lamS = (Rp[: t + 1, 0].copy(), self.dgS, self.B0) if spectral else None

@@ -12,8 +12,12 @@ estimator splits the columns at t0 = t - W (the window W):
   window part removed, psi = phi^t - sum_{p >= t0} J(t, p) v_p, one has E_v[psi v_p] = J(t, p) for p < t0:
   R_g(t, p) = E[l''_t psi v_p] is unbiased; its extra variance is l''_t^2 sum_{p' < t0, p' != p} J(t, p')^2,
   the tail mass of the memory only, which vanishes when W >= t (then the estimator is the exact one);
-* the spectral column (spectral start; the input w^S feeds r^0 = kappa u and g^S) by its own forward
-  tangent, exact: phiS^0 = d r^0/d w^S, phiS^s = R(s, S) dg^S/dw^S + sum_{tau<s} R(s, tau) l''_tau phiS^tau.
+* the spectral column (spectral start; the input w^S feeds r^0 = kappa u and g^S): d r^t/d w^S is the
+  tangent along the sources s^0 = d r^0/d w^S, s^tau = R(tau, S) dg^S/dw^S.  They ride on the same tangent,
+  phi^s = v_s + s^s + sum_{tau<s} R(s, tau) l''_tau phi^tau, so no second history is streamed: with the
+  window's probe part removed, chi = phi^t - sum_{p >= t0} J(t, p) v_p has probe mean sum_p J(t, p) s^p =
+  d r^t/d w^S (unbiased, with the tail's extra variance), and the older columns use psi = chi minus the
+  window's source part, whose cross terms with v_p (p < t0) have mean zero.
 
 Every part is O(M t) per step except the window (O(M W^2)), so a solve costs O(M T^2 + M T W^2).  The O(M t)
 parts stream whole rows of the (time, path) histories: each average over paths is one row's dot product in a
@@ -36,9 +40,12 @@ DEFAULT_WINDOW = 32
 
 
 @njit(fastmath=True, cache=True, nogil=True)
-def _window_chunk(a, b, t, t0, H, RT, V, phi, psi, resp):
-    """Reverse sweep over the window on the paths [a, b) (blocks of WLANES): adds the sums of l''_t lambda_tau
-    (tau >= t0) to resp and sets psi = l''_t (phi - sum_{tau >= t0} lambda_tau v_tau)."""
+def _window_chunk(a, b, t, t0, H, RT, V, phi, spec, B0, dgS, psi, resp):
+    """Reverse sweep over the window on the paths [a, b) (blocks of WLANES).
+
+    Adds the sums of l''_t lambda_tau (tau >= t0) to resp[t0..t]; with a spectral seed, the sum of
+    l''_t chi (chi = phi - sum_{tau >= t0} lambda_tau v_tau, whose probe mean is d r^t / d w^S) to resp[t + 1];
+    sets psi = l''_t (chi - sum_{tau >= t0} lambda_tau s_tau), the probe part of the older columns."""
     nw = t - t0 + 1
     lam = np.zeros((nw, WLANES))
     acc = np.zeros(WLANES)
@@ -57,13 +64,23 @@ def _window_chunk(a, b, t, t0, H, RT, V, phi, psi, resp):
                 lam[tau - t0, ll] = H[tau, i0 + ll] * acc[ll]
         for ll in range(nl):
             psi[i0 + ll] = phi[i0 + ll]
-        for tau in range(t0, t + 1):
+        for tau in range(t0, t + 1):  # window responses; remove the window's probe part
             sm = 0.0
             for ll in range(nl):
                 lv = lam[tau - t0, ll]
                 sm += H[t, i0 + ll] * lv
                 psi[i0 + ll] -= lv * V[tau, i0 + ll]
             resp[tau] += sm
+        if spec:  # spectral column, then remove the window's spectral part from the probe
+            sm = 0.0
+            for ll in range(nl):
+                sm += H[t, i0 + ll] * psi[i0 + ll]
+            resp[t + 1] += sm
+            for tau in range(t0, t + 1):
+                rs = RT[0, tau]
+                for ll in range(nl):
+                    src = B0[i0 + ll] if tau == 0 else rs * dgS[i0 + ll]
+                    psi[i0 + ll] -= lam[tau - t0, ll] * src
         for ll in range(nl):
             psi[i0 + ll] *= H[t, i0 + ll]
 
@@ -123,47 +140,42 @@ def _acc(out, A, c, n, a, b, f32):
 
 
 @njit(fastmath=True, cache=True, nogil=True)
-def _fields_chunk(a, b, t, Lrow, Xi, mem, G, s0, gS, P, PS, V, dgS, spec, has_gs, f32, r, phi, phiS):
-    """Field r^t, probe tangent phi^t and spectral tangent phiS^t on the paths [a, b) (float64 out)."""
+def _fields_chunk(a, b, t, Lrow, Xi, mem, G, s0, gS, P, V, dgS, spec, has_gs, f32, r, phi):
+    """Field r^t and tangent phi^t (direction v + the spectral source) on the paths [a, b) (float64 out)."""
     for i in range(a, b):
         r[i] = 0.0
-        phi[i] = V[t, i]
-        phiS[i] = s0 * dgS[i] if spec else 0.0
+        phi[i] = V[t, i] + s0 * dgS[i] if spec else V[t, i]
     _acc(r, Xi, Lrow, Lrow.shape[0], a, min(b, Xi.shape[1]), f32)  # Xi is not padded
     _acc(r, G, mem, t, a, b, f32)
     if has_gs and s0 != 0.0:
         for i in range(a, b):
             r[i] += s0 * gS[i]
     _acc(phi, P, mem, t, a, b, f32)
-    if spec:
-        _acc(phiS, PS, mem, t, a, b, f32)
 
 
 @njit(parallel=True, cache=True)
-def _fields_par(t, Lrow, Xi, mem, G, s0, gS, P, PS, V, dgS, spec, has_gs, f32, r, phi, phiS):
+def _fields_par(t, Lrow, Xi, mem, G, s0, gS, P, V, dgS, spec, has_gs, f32, r, phi):
     M = G.shape[1]
     for c in prange((M + CHUNK - 1) // CHUNK):
         a = c * CHUNK
-        b = min(M, a + CHUNK)
-        _fields_chunk(a, b, t, Lrow, Xi, mem, G, s0, gS, P, PS, V, dgS, spec, has_gs, f32, r, phi, phiS)
+        _fields_chunk(a, min(M, a + CHUNK), t, Lrow, Xi, mem, G, s0, gS, P, V, dgS, spec, has_gs, f32, r, phi)
 
 
 @njit(nogil=True, cache=True)
-def _fields_ser(t, Lrow, Xi, mem, G, s0, gS, P, PS, V, dgS, spec, has_gs, f32, r, phi, phiS):
+def _fields_ser(t, Lrow, Xi, mem, G, s0, gS, P, V, dgS, spec, has_gs, f32, r, phi):
     M = G.shape[1]
     for c in range((M + CHUNK - 1) // CHUNK):
         a = c * CHUNK
-        b = min(M, a + CHUNK)
-        _fields_chunk(a, b, t, Lrow, Xi, mem, G, s0, gS, P, PS, V, dgS, spec, has_gs, f32, r, phi, phiS)
+        _fields_chunk(a, min(M, a + CHUNK), t, Lrow, Xi, mem, G, s0, gS, P, V, dgS, spec, has_gs, f32, r, phi)
 
 
 @njit(parallel=True, cache=True)
-def _responses_par(t, t0, H, G, RT, V, phi, phiS, gS, z, spec, has_gs, f32, psi, wresp, resp, gram):
+def _responses_par(t, t0, H, G, RT, V, phi, B0, dgS, gS, z, spec, has_gs, f32, psi, wresp, resp, gram):
     M = H.shape[1]
     nch = (M + CHUNK - 1) // CHUNK
     for c in prange(nch):
         a = c * CHUNK
-        _window_chunk(a, min(M, a + CHUNK), t, t0, H, RT, V, phi, psi, wresp[c])
+        _window_chunk(a, min(M, a + CHUNK), t, t0, H, RT, V, phi, spec, B0, dgS, psi, wresp[c])
     if f32:  # float32 histories: float32 products, float64 block sums
         g32 = np.empty(M, dtype=np.float32)
         psi32 = np.empty(M, dtype=np.float32)
@@ -182,16 +194,16 @@ def _responses_par(t, t0, H, G, RT, V, phi, phiS, gS, z, spec, has_gs, f32, psi,
             gram[k] = _row_dot(G, k, g)
             if k < t0:
                 resp[k] = _row_dot(V, k, psi)
-    _tail(t, H, G, phiS, gS, z, spec, has_gs, resp, gram)
+    _tail(t, G, gS, z, has_gs, gram)
 
 
 @njit(nogil=True, cache=True)
-def _responses_ser(t, t0, H, G, RT, V, phi, phiS, gS, z, spec, has_gs, f32, psi, wresp, resp, gram):
+def _responses_ser(t, t0, H, G, RT, V, phi, B0, dgS, gS, z, spec, has_gs, f32, psi, wresp, resp, gram):
     M = H.shape[1]
     nch = (M + CHUNK - 1) // CHUNK
     for c in range(nch):
         a = c * CHUNK
-        _window_chunk(a, min(M, a + CHUNK), t, t0, H, RT, V, phi, psi, wresp[c])
+        _window_chunk(a, min(M, a + CHUNK), t, t0, H, RT, V, phi, spec, B0, dgS, psi, wresp[c])
     if f32:  # float32 histories: float32 products, float64 block sums
         g32 = np.empty(M, dtype=np.float32)
         psi32 = np.empty(M, dtype=np.float32)
@@ -210,14 +222,12 @@ def _responses_ser(t, t0, H, G, RT, V, phi, phiS, gS, z, spec, has_gs, f32, psi,
             gram[k] = _row_dot(G, k, g)
             if k < t0:
                 resp[k] = _row_dot(V, k, psi)
-    _tail(t, H, G, phiS, gS, z, spec, has_gs, resp, gram)
+    _tail(t, G, gS, z, has_gs, gram)
 
 
 @njit(fastmath=True, cache=True, nogil=True)
-def _tail(t, H, G, phiS, gS, z, spec, has_gs, resp, gram):
-    """Spectral column E[l''_t phiS^t], E[g^t g^S] and E[g^t z] (sums, float64)."""
-    if spec:
-        resp[t + 1] = _row_dot(H, t, phiS)
+def _tail(t, G, gS, z, has_gs, gram):
+    """E[g^t g^S] and E[g^t z] (sums, float64)."""
     sg = 0.0
     sz = 0.0
     for i in range(G.shape[1]):
@@ -228,14 +238,14 @@ def _tail(t, H, G, phiS, gS, z, spec, has_gs, resp, gram):
     gram[t + 2] = sz
 
 
-def hybrid_responses(t, window, H, G, RT, V, phi, phiS, gS, z, n_paths, serial=False):
+def hybrid_responses(t, window, H, G, RT, V, phi, spectral, gS, z, n_paths, serial=False):
     """(resp, gram, gz) as :meth:`sidmft.theory._dmft_kernels.Kernel.responses_and_gram`, by the window +
     probe estimator (module docstring).
 
     ``H``, ``G``: (>= t + 1, M) histories of l'' and g, ``V`` the probe signs (M a multiple of LANES,
-    padding columns zero); ``RT[k, s]`` = R(s, k) the memory; ``phi``/``phiS`` the probe and spectral
-    tangents at step t (``phiS`` None without a spectral seed), ``gS`` g^S or g^L (None without), ``z``
-    the padded z; means over the ``n_paths`` real paths."""
+    padding columns zero); ``RT[k, s]`` = R(s, k) the memory (row 0: R(s, S)); ``phi`` the tangent at step t;
+    ``spectral``: None, or (B0, dgS) = (d r^0/d w^S, d g^S/d w^S) per path; ``gS`` g^S or g^L (None
+    without), ``z`` the padded z; means over the ``n_paths`` real paths."""
     M = H.shape[1]
     if M % LANES:
         raise ValueError(f"path arrays must be padded to a multiple of {LANES}")
@@ -245,24 +255,27 @@ def hybrid_responses(t, window, H, G, RT, V, phi, phiS, gS, z, n_paths, serial=F
     resp = np.zeros(t + 2)
     gram = np.zeros(t + 3)
     psi = np.zeros(M)
-    spec, has_gs = phiS is not None, gS is not None
+    spec, has_gs = spectral is not None, gS is not None
     dummy = np.zeros(1)
+    B0, dgS = spectral if spec else (dummy, dummy)
     f = _responses_ser if serial else _responses_par
     zz = np.ascontiguousarray(z, dtype=np.float64)
     f32 = G.dtype == np.float32
-    args = (phiS if spec else dummy, gS if has_gs else dummy, zz, spec, has_gs, f32, psi, wresp, resp, gram)
+    args = (B0, dgS, gS if has_gs else dummy, zz, spec, has_gs, f32, psi, wresp, resp, gram)
     f(t, t0, H, G, RT, V, phi, *args)
-    resp[t0 : t + 1] = wresp.sum(axis=0)[t0 : t + 1]
+    tot = wresp.sum(axis=0)
+    resp[t0 : t + 1] = tot[t0 : t + 1]
+    resp[t + 1] = tot[t + 1]
     return resp / n_paths, gram[: t + 2] / n_paths, gram[t + 2] / n_paths
 
 
 class HybridState:
-    """Per-batch state of the estimator: probe directions V (int8, +-1), tangent histories P = l'' phi and
-    PS = l'' phiS (history dtype).
+    """Per-batch state of the estimator: probe directions V (int8, +-1) and the tangent history P = l'' phi
+    (history dtype), phi the tangent along v plus, with a spectral seed, the spectral source
+    (s^0 = d r^0/d w^S, s^t = R(t, S) dg^S/dw^S), so that its probe mean is d r^t/d w^S.
 
     ``V`` is drawn from the batch's generator after every other draw (so switching estimator does not move
-    the other random numbers); in spectral mode V[0] = 0 (r^0 has no input of its own; w^S is the spectral
-    tangent's, phiS^0 = d r^0 / d w^S)."""
+    the other random numbers); in spectral mode V[0] = 0 (r^0 has no input of its own)."""
 
     def __init__(self, rng, n_steps, n_padded, n_paths, dtype, spectral, B0, window, serial):
         self.window, self.serial, self.spectral = int(window), bool(serial), bool(spectral)
@@ -271,44 +284,26 @@ class HybridState:
         if spectral:
             self.V[0] = 0
         self.P = np.zeros((n_steps + 1, n_padded), dtype=dtype)
-        self.PS = np.zeros((n_steps + 1 if spectral else 1, n_padded), dtype=dtype)
-        self.phi = self.V[0].astype(np.float64)
-        self.phiS = np.array(B0, dtype=np.float64) if spectral else np.zeros(n_padded)
+        self.B0 = np.asarray(B0, dtype=np.float64) if spectral else None
+        self.phi = self.B0.copy() if spectral else self.V[0].astype(np.float64)
 
     def fields(self, t, Lrow, Xi, mem, G, s0, gS, dgS):
-        """r^t (returned; the field kernel's value) and the tangents phi^t, phiS^t, in one pass."""
+        """r^t (returned; the field kernel's value) and the tangent phi^t (stored), in one pass."""
         r = np.empty(G.shape[1])
         has_gs = gS is not None
         f = _fields_ser if self.serial else _fields_par
         dummy = np.zeros(1)
-        f(
-            t,
-            np.ascontiguousarray(Lrow, dtype=np.float64),
-            Xi,
-            np.ascontiguousarray(mem, dtype=np.float64),
-            G,
-            float(s0),
-            gS if has_gs else dummy,
-            self.P,
-            self.PS,
-            self.V,
-            dgS if self.spectral else dummy,
-            self.spectral,
-            has_gs,
-            G.dtype == np.float32,
-            r,
-            self.phi,
-            self.phiS,
-        )
+        lrow = np.ascontiguousarray(Lrow, dtype=np.float64)
+        mem = np.ascontiguousarray(mem, dtype=np.float64)
+        spec = (dgS if self.spectral else dummy, self.spectral, has_gs, G.dtype == np.float32)
+        f(t, lrow, Xi, mem, G, float(s0), gS if has_gs else dummy, self.P, self.V, *spec, r, self.phi)
         return r[: Xi.shape[1]]
 
-    def responses(self, t, H, G, RT, gS, z, n_paths):
+    def responses(self, t, H, G, RT, gS, z, n_paths, dgS):
         """(resp, gram, gz) of step t (:func:`hybrid_responses`)."""
-        phiS = self.phiS if self.spectral else None
-        return hybrid_responses(t, self.window, H, G, RT, self.V, self.phi, phiS, gS, z, n_paths, self.serial)
+        spec = (self.B0, dgS) if self.spectral else None
+        return hybrid_responses(t, self.window, H, G, RT, self.V, self.phi, spec, gS, z, n_paths, self.serial)
 
     def record(self, t, h):
-        """Store l''_t phi^t and l''_t phiS^t (h: the padded l'' row of step t)."""
+        """Store l''_t phi^t (h: the padded l'' row of step t)."""
         self.P[t] = h * self.phi
-        if self.spectral:
-            self.PS[t] = h * self.phiS

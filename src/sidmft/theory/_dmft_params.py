@@ -125,7 +125,7 @@ def method_of(ctx: dict) -> dict:
     return m
 
 
-def probe_grad_norm(solver, t: int, phi: np.ndarray) -> float:
+def probe_grad_norm(solver, t: int, phi: np.ndarray, crossfit: bool = True) -> float:
     """||grad L(x^t)||^2/d from the probe phi = l'(y, r_x^t) (docs/theory.md §6.7), measured on the
     paths of ``solver`` (a BatchSolver at step t, inputs 0..t+1 in place) and never fed back.
 
@@ -133,20 +133,33 @@ def probe_grad_norm(solver, t: int, phi: np.ndarray) -> float:
     R_phi = E[d phi/d w] by integration by parts (exact for any phi), mu_phi by Stein,
     Var zeta^phi = alpha E[phi^2] and Cov(zeta^phi, zeta^k) = alpha E[phi g^k].  With
     B = sum_t' R_phi(t') p^t' + mu_phi x* + lam x^t = c_B x* + R_B (zeta, xi):
-    ||grad||^2/d = E[phi^2]/alpha + 2 sum_k R_B(k) E[phi g^k] + c_B^2 + R_B Sigma R_B^T."""
+    ||grad||^2/d = E[phi^2]/alpha + 2 sum_k R_B(k) E[phi g^k] + c_B^2 + R_B Sigma R_B^T.
+
+    The last three terms are products of Monte-Carlo averages over the same paths; the noise of R_phi (one
+    component per input) would add a positive bias ~ (t + 2) E[phi^2]/M that grows with t.  They are
+    cross-fitted: each factor is estimated on one half of the paths (even / odd), so the product of the two
+    independent halves is unbiased (measured: SGD, logistic, 5000 paths, t = 30: +9 % bias removed).
+    ``crossfit=False``: every factor from all paths (the plain formula, biased; for checks)."""
     M = phi.shape[0]
     lam, alpha = solver.ctx["lam"], solver.ctx["alpha"]
     cin, rin = solver.Cin[1 : t + 2], solver.Rin[1 : t + 2]
-    r_phi = ibp_gradient(solver.Lc, solver.Xi, phi, t + 2)[1:]
-    mu = float(phi @ solver.zp[:M]) / M - cin @ r_phi
-    cB = r_phi @ cin + mu + lam * solver.c[t]
-    RB = r_phi @ rin + lam * solver.Rx[t]
-    gram = gram_row(solver.G, phi, t, solver.gS)
-    cross = np.zeros(RB.shape[0])
-    cross[1 : t + 2] = gram[: t + 1]
-    if solver.gS is not None:  # zeta^S (spectral) or zeta^L (linear start)
-        cross[0] = gram[t + 1]
-    return float(phi @ phi) / M / alpha + 2.0 * (RB @ cross) + cB * cB + RB @ solver.Sig @ RB
+    halves = []
+    for h in (slice(0, M, 2), slice(1, M, 2)) if crossfit else (slice(0, M), slice(0, M)):
+        ph = phi[h]
+        mh = ph.shape[0]
+        r_phi = ibp_gradient(solver.Lc, solver.Xi[:, :M][:, h], ph, t + 2)[1:]
+        mu = float(ph @ solver.zp[:M][h]) / mh - cin @ r_phi
+        cB = r_phi @ cin + mu + lam * solver.c[t]
+        RB = r_phi @ rin + lam * solver.Rx[t]
+        gram = gram_row(solver.G[:, :M][:, h], ph, t, None if solver.gS is None else solver.gS[:M][h])
+        cross = np.zeros(RB.shape[0])
+        cross[1 : t + 2] = gram[: t + 1]
+        if solver.gS is not None:  # zeta^S (spectral) or zeta^L (linear start)
+            cross[0] = gram[t + 1]
+        halves.append((cB, RB, cross))
+    (cA, RA, xA), (cB_, RB_, xB) = halves
+    quad = RA @ solver.Sig @ RB_
+    return float(phi @ phi) / M / alpha + (RA @ xB + RB_ @ xA) + cA * cB_ + quad
 
 
 def linear_stage(problem) -> tuple[float, float]:
