@@ -140,12 +140,45 @@ def _acc(out, A, c, n, a, b, f32):
 
 
 @njit(fastmath=True, cache=True, nogil=True)
-def _fields_chunk(a, b, t, Lrow, Xi, mem, G, s0, gS, P, V, dgS, spec, has_gs, f32, r, phi):
+def _acc_rows(out, A, c, idx, a, b, f32):
+    """out[a:b] += sum_j c[j] A[idx[j], a:b] over the listed rows only (the non-zero entries of a Cholesky
+    row: once the iterates converge most inputs are degenerate and their coefficients exactly 0); the order
+    and blocking of :func:`_acc`."""
+    n = idx.shape[0]
+    j = 0
+    if f32:
+        while j + 8 <= n:
+            k0, k1, k2, k3, k4, k5, k6, k7 = (
+                idx[j],
+                idx[j + 1],
+                idx[j + 2],
+                idx[j + 3],
+                idx[j + 4],
+                idx[j + 5],
+                idx[j + 6],
+                idx[j + 7],
+            )
+            c0, c1, c2, c3 = np.float32(c[j]), np.float32(c[j + 1]), np.float32(c[j + 2]), np.float32(c[j + 3])
+            c4, c5, c6, c7 = np.float32(c[j + 4]), np.float32(c[j + 5]), np.float32(c[j + 6]), np.float32(c[j + 7])
+            for i in range(a, b):
+                s0 = c0 * A[k0, i] + c1 * A[k1, i] + c2 * A[k2, i] + c3 * A[k3, i]
+                s1 = c4 * A[k4, i] + c5 * A[k5, i] + c6 * A[k6, i] + c7 * A[k7, i]
+                out[i] += np.float64(s0 + s1)
+            j += 8
+    while j < n:
+        k, cj = idx[j], c[j]
+        for i in range(a, b):
+            out[i] += cj * A[k, i]
+        j += 1
+
+
+@njit(fastmath=True, cache=True, nogil=True)
+def _fields_chunk(a, b, t, Lrow, Lidx, Xi, mem, G, s0, gS, P, V, dgS, spec, has_gs, f32, r, phi):
     """Field r^t and tangent phi^t (direction v + the spectral source) on the paths [a, b) (float64 out)."""
     for i in range(a, b):
         r[i] = 0.0
         phi[i] = V[t, i] + s0 * dgS[i] if spec else V[t, i]
-    _acc(r, Xi, Lrow, Lrow.shape[0], a, min(b, Xi.shape[1]), f32)  # Xi is not padded
+    _acc_rows(r, Xi, Lrow, Lidx, a, min(b, Xi.shape[1]), f32)  # Xi is not padded
     _acc(r, G, mem, t, a, b, f32)
     if has_gs and s0 != 0.0:
         for i in range(a, b):
@@ -154,19 +187,19 @@ def _fields_chunk(a, b, t, Lrow, Xi, mem, G, s0, gS, P, V, dgS, spec, has_gs, f3
 
 
 @njit(parallel=True, cache=True)
-def _fields_par(t, Lrow, Xi, mem, G, s0, gS, P, V, dgS, spec, has_gs, f32, r, phi):
+def _fields_par(t, Lrow, Lidx, Xi, mem, G, s0, gS, P, V, dgS, spec, has_gs, f32, r, phi):
     M = G.shape[1]
     for c in prange((M + CHUNK - 1) // CHUNK):
         a = c * CHUNK
-        _fields_chunk(a, min(M, a + CHUNK), t, Lrow, Xi, mem, G, s0, gS, P, V, dgS, spec, has_gs, f32, r, phi)
+        _fields_chunk(a, min(M, a + CHUNK), t, Lrow, Lidx, Xi, mem, G, s0, gS, P, V, dgS, spec, has_gs, f32, r, phi)
 
 
 @njit(nogil=True, cache=True)
-def _fields_ser(t, Lrow, Xi, mem, G, s0, gS, P, V, dgS, spec, has_gs, f32, r, phi):
+def _fields_ser(t, Lrow, Lidx, Xi, mem, G, s0, gS, P, V, dgS, spec, has_gs, f32, r, phi):
     M = G.shape[1]
     for c in range((M + CHUNK - 1) // CHUNK):
         a = c * CHUNK
-        _fields_chunk(a, min(M, a + CHUNK), t, Lrow, Xi, mem, G, s0, gS, P, V, dgS, spec, has_gs, f32, r, phi)
+        _fields_chunk(a, min(M, a + CHUNK), t, Lrow, Lidx, Xi, mem, G, s0, gS, P, V, dgS, spec, has_gs, f32, r, phi)
 
 
 @njit(parallel=True, cache=True)
@@ -293,10 +326,11 @@ class HybridState:
         has_gs = gS is not None
         f = _fields_ser if self.serial else _fields_par
         dummy = np.zeros(1)
-        lrow = np.ascontiguousarray(Lrow, dtype=np.float64)
+        lidx = np.flatnonzero(Lrow)  # degenerate inputs have exactly zero coefficients
+        lrow = np.ascontiguousarray(Lrow[lidx], dtype=np.float64)
         mem = np.ascontiguousarray(mem, dtype=np.float64)
         spec = (dgS if self.spectral else dummy, self.spectral, has_gs, G.dtype == np.float32)
-        f(t, lrow, Xi, mem, G, float(s0), gS if has_gs else dummy, self.P, self.V, *spec, r, self.phi)
+        f(t, lrow, lidx, Xi, mem, G, float(s0), gS if has_gs else dummy, self.P, self.V, *spec, r, self.phi)
         return r[: Xi.shape[1]]
 
     def responses(self, t, H, G, RT, gS, z, n_paths, dgS):
