@@ -184,3 +184,14 @@ def test_long_horizon_reaches_the_fixed_point():
         tail = fp.rate**300 * max(gap100, 1e-3)
         tol = 4.0 * res.se(k)[-1] + tail + 5e-4
         assert abs(res.mean(k)[-1] - ref) <= tol, (k, res.mean(k)[-1], ref, tol)
+
+
+def test_message_says_when_the_scores_could_not_be_moment_matched():
+    """Moment matching of the scores needs more than 2 (T + 2) paths per batch; below that the solve runs on
+    plain Latin-hypercube scores and the message says so (the error bars are then larger)."""
+    p = Problem(**BASE, steps=60)
+    few = dmft(p, samples=2 * 100, batches=2, seed=1)
+    enough = dmft(p, samples=2 * 200, batches=2, seed=1)
+    assert few.success and enough.success
+    assert "not moment-matched" in few.message
+    assert "not moment-matched" not in enough.message

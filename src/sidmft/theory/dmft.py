@@ -16,10 +16,9 @@ processes (docs/theory.md §2):
       u = w^S/(1 - R_S T(y)),  g^S = T(y) u,  r^0 = kappa u,
       r^t = w^t + R_x(t,S) g^S + sum_{tau<t} R_x(t,tau) g^tau,   g^t = l'(y, r^t);
 
-* closure (§2.4): R_g(t,p) = E[d g^t/d w^p] (exact pathwise, reverse mode),
-  mu_t = E[g^t z] - sum_p c_p R_g(t,p) (Stein), Sigma(k,l) = alpha E[g^k g^l],
-  with the spectral stage (R_S = 1/l*, rho, Sigma(S,S) = (1 - rho^2)/R_S^2) from
-  :func:`sidmft.theory.spectral.spectral` (§1.2).
+* closure (§2.4): R_g(t,p) = E[d g^t/d w^p] (pathwise, §4.1; hybrid window + probe for long horizons,
+  §4.3; or integration by parts, §6.8), mu_t = E[g^t z] - sum_p c_p R_g(t,p) (Stein), Sigma(k,l) =
+  alpha E[g^k g^l], with the spectral stage from :func:`sidmft.theory.spectral.spectral` (§1.2).
 
 Other first-order methods (heavy-ball, Nesterov, Bernoulli SGD, Langevin, step schedules; the
 ``algorithm`` fields of the Problem) run the same engine with the method's linear update applied to the
@@ -29,8 +28,7 @@ With ``problem.init == "random"`` the standard DMFT of §2.7 is solved instead
 
 The system is causal, so a single forward pass over t = 0..T solves it up to Monte-Carlo
 error (§4.1).  The Monte-Carlo settings (paths, batches, scores, precision, kernel, threads) are
-one frozen :class:`DMFTSettings`.  Implementation notes: :mod:`sidmft.theory._dmft_core` (forward pass) and
-:mod:`sidmft.theory._dmft_kernels` (numba kernels).
+one frozen :class:`DMFTSettings`.  Implementation: :mod:`sidmft.theory._dmft_core` (forward pass).
 
 Monte-Carlo error.  Reported observables are the means of ``batches`` independent solves and
 ``*_se`` the standard deviation over batches / sqrt(batches) (bit-identical for a given thread
@@ -69,6 +67,9 @@ from ._dmft_settings import DMFTSettings
 from ._settings import resolve_settings
 
 __all__ = ["dmft", "DMFTResult", "DMFTSettings"]
+
+
+_NO_MATCH = "the scores were not moment-matched (larger Monte-Carlo error; use fewer batches or more samples)"
 
 
 def _check_problem(problem) -> None:
@@ -480,6 +481,8 @@ def _assemble(problem, ctx, outs, seed, settings, kernel, naive, extra):
             message += f", algorithm {problem.algorithm!r}"
         if ctx["probe"]:
             message += " (grad_norm from a probe field, docs/theory.md §6.7)"
+        if settings.scores == "lhs-orth" and n_paths <= 2 * (n_steps + 2):
+            message += f"; note: {n_paths} paths per batch <= 2 (steps + 2): {_NO_MATCH}"
     kernels = _batch_kernels(outs, n_steps, ctx["mode"] == "spectral")
     return _result(
         problem,
