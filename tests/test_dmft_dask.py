@@ -122,6 +122,14 @@ def test_separately_started_scheduler_on_loopback(tmp_path):
         _assert_identical(dmft(PR, **one, scheduler=address), dmft(PR, **one))
         _assert_identical(dmft(PR, **RUN, threads=1, scheduler=address, progress=True), dmft(PR, **RUN, threads=1))
         _assert_identical(dmft(RANDOM, **RUN, threads=2, scheduler=address), dmft(RANDOM, **RUN, threads=2))
+        # the hybrid responses (window 4 over 10 steps: the probe part is used), batch-parallel
+        hy = dict(RUN, threads=2, responses="hybrid", window=4)
+        _assert_identical(dmft(PR, **hy, scheduler=address), dmft(PR, **hy))
+        # batches saved as they arrive from the workers; a local rerun loads all of them
+        ck = tmp_path / "ck"
+        on_dask = dmft(PR, **RUN, threads=2, scheduler=address, checkpoint=str(ck))
+        assert len(list(ck.glob("batch-*.npz"))) == RUN["batches"]
+        _assert_identical(dmft(PR, **RUN, threads=2, checkpoint=str(ck)), on_dask)
         # the command line, written to a file and read back
         out = tmp_path / "r.nc"
         args = ["dmft", "--steps", "10", "-M", "4000", "-B", "8", "--seed", "3", "--scheduler", address]

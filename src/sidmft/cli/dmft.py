@@ -68,6 +68,13 @@ __all__ = ["command"]
     help="Write the result (observables, errors, kernels) to netCDF (.nc) or zarr (.zarr).",
 )
 @click.option(
+    "--checkpoint",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Keep each finished batch in this directory; rerunning the same command reuses them (an "
+    "interrupted long run loses only its unfinished batches).",
+)
+@click.option(
     "--workers",
     default=None,
     type=int,
@@ -92,6 +99,7 @@ def command(
     window,
     naive,
     output,
+    checkpoint,
     workers,
     scheduler,
     as_json,
@@ -125,6 +133,7 @@ def command(
             precision=precision,
             responses=responses,
             window=window,
+            checkpoint=checkpoint,
             progress=not no_progress,
             workers=workers or 0,
             scheduler=scheduler,

@@ -21,9 +21,10 @@ Failures of the cluster (unreachable scheduler, no worker joining, a worker lost
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -45,6 +46,11 @@ class Execution:
 
     workers: int = 0
     scheduler: Optional[str] = None
+    checkpoint: Optional[Any] = None  # a :class:`sidmft.theory._dmft_checkpoint.Checkpoint`
+
+    def with_checkpoint(self, checkpoint) -> Execution:
+        """This execution, keeping finished batches in ``checkpoint``."""
+        return dataclasses.replace(self, checkpoint=checkpoint)
 
     @property
     def distributed(self) -> bool:
@@ -93,10 +99,12 @@ def _cluster_errors() -> tuple:
     return (OSError, KilledWorker, CancelledError)
 
 
-def solve_batches_dask(ctx: dict, settings, kern: str, seed: int, execution: Execution, bar=None) -> list:
-    """The outputs of batches 0..B-1 computed on Dask (one task each), in batch order.
+def solve_batches_dask(ctx: dict, settings, kern: str, seed: int, execution: Execution, bar=None, which=None) -> list:
+    """The outputs of the batches ``which`` (default 0..B-1) computed on Dask (one task each), in that order.
 
-    ``bar`` (a tqdm bar counting steps) advances by ``steps + 1`` per finished batch."""
+    ``bar`` (a tqdm bar counting steps) advances by ``steps + 1`` per finished batch; with a checkpoint in
+    ``execution``, each batch is saved as soon as it arrives."""
+    which = list(range(settings.batches)) if which is None else list(which)
     from distributed import as_completed
 
     where = f"scheduler {execution.scheduler}" if execution.scheduler else f"{execution.workers}-worker LocalCluster"
@@ -108,10 +116,13 @@ def solve_batches_dask(ctx: dict, settings, kern: str, seed: int, execution: Exe
                 c.wait_for_workers(1, timeout=WORKER_TIMEOUT)
             futs = [
                 c.submit(_worker_solve, ctx, settings, kern, seed, b, key=f"sidmft-dmft-{run}-{b}", pure=False)
-                for b in range(settings.batches)
+                for b in which
             ]
-            if bar is not None:
-                for _ in as_completed(futs, loop=c.loop):
+            index = {f.key: b for f, b in zip(futs, which)}
+            for f in as_completed(futs, loop=c.loop):
+                if execution.checkpoint is not None:
+                    execution.checkpoint.save(index[f.key], f.result())
+                if bar is not None:
                     bar.update(ctx["steps"] + 1)
             return list(c.gather(futs))
     except _cluster_errors() as e:

@@ -56,13 +56,15 @@ from typing import Optional
 
 import numpy as np
 
-from ..numerics import numba_threads, standard_error
+from ..numerics import standard_error
 from ..problem import Problem
 from ..results import OBSERVABLES, Status, Timer
+from ._dmft_checkpoint import Checkpoint, run_key
 from ._dmft_core import BatchSolver  # noqa: F401  (the solver of each batch; kept importable here)
-from ._dmft_dask import check_execution, solve_batch, solve_batches_dask
+from ._dmft_dask import check_execution
 from ._dmft_params import algorithm_ctx, grad_norm, linear_stage, unsupported
 from ._dmft_result import DMFTResult
+from ._dmft_run import solve_batches
 from ._dmft_settings import DMFTSettings
 from ._settings import resolve_settings
 
@@ -99,17 +101,6 @@ def _grad_jump_at_zero(problem) -> float:
         d = np.asarray(loss.grad(y, np.full_like(y, 1e-12)) - loss.grad(y, np.full_like(y, -1e-12)), dtype=float)
     d = d[np.isfinite(d)]
     return float(np.max(np.abs(d))) if d.size else 0.0
-
-
-def _n_threads(threads):
-    if threads is not None:
-        return int(threads)
-    try:
-        import numba
-
-        return int(numba.config.NUMBA_NUM_THREADS)
-    except ImportError:  # pragma: no cover
-        return 1
 
 
 def _empty_result(problem, status, message, seed, settings, naive, extra=None):
@@ -158,12 +149,10 @@ def dmft(
     settings: Optional[DMFTSettings] = None,
     workers: int = 0,
     scheduler: Optional[str] = None,
+    checkpoint: Optional[str] = None,
 ) -> DMFTResult:
-    """Monte-Carlo DMFT of GD (docs/theory.md §2, §4) for ``problem.steps`` steps.
-
-    Solves the causal system of §2.2-§2.4 (spectral init) or §2.7 (``init="random"``) by one
-    forward pass (§4.1); the algorithm, Monte-Carlo error and variance reduction are described in the
-    module docstring.
+    """Monte-Carlo DMFT (docs/theory.md §2, §4, §6) for ``problem.steps`` steps: one causal forward pass
+    (§4.1); Monte-Carlo error and variance reduction in the module docstring.
 
     Parameters
     ----------
@@ -181,14 +170,14 @@ def dmft(
     progress : bool
         tqdm progress bar on stderr.
     allow_nonsmooth : bool
-        With ``responses="pathwise"``, solve even if l'(y, .) jumps at r = 0: the pathwise responses
-        then miss the delta in l'' and the result is biased (a demonstration).
+        With ``responses="pathwise"``, solve even if l'(y, .) jumps at r = 0 (biased: a demonstration).
     settings : DMFTSettings, optional
         All Monte-Carlo settings in one object.
     workers, scheduler : int (>= 0), str, optional
-        Run each batch as a Dask task on a LocalCluster of ``workers`` single-thread processes (0, the
-        default: in this process) or on the running scheduler ``tcp://HOST:PORT`` (then ``workers=0``);
-        bitwise the local run's numbers (:mod:`sidmft.theory._dmft_dask`; a cluster failure is FAILED).
+        Each batch a Dask task on a LocalCluster of ``workers`` processes or on the scheduler
+        ``tcp://HOST:PORT``; bitwise the local numbers (:mod:`sidmft.theory._dmft_dask`).
+    checkpoint : path, optional
+        Directory keeping each finished batch; a rerun reuses them (:mod:`sidmft.theory._dmft_checkpoint`).
 
     Returns
     -------
@@ -212,6 +201,8 @@ def dmft(
         window=window,
     )
     seed, execution = _check_seed(seed), check_execution(workers, scheduler)
+    if checkpoint is not None:  # refuses another run's directory before any work
+        execution = execution.with_checkpoint(Checkpoint(checkpoint, run_key(problem, settings, seed, naive)))
     if naive and problem.init != "spectral":
         raise ValueError("naive=True only makes sense with init='spectral'")
     try:
@@ -249,7 +240,7 @@ def _dmft(problem, settings, seed, naive, progress, allow_nonsmooth, execution=N
         ctx["window"] = settings.window
         if no_seed is not None:
             return _empty_result(problem, *no_seed, seed, settings, naive, extra)
-        outs = _solve_batches(ctx, settings, kernel, seed, progress, execution)
+        outs = solve_batches(ctx, settings, kernel, seed, progress, execution)
         with Timer() as tpost:
             res = _assemble(problem, ctx, outs, seed, settings, kernel, naive, extra)
         timing["observables"] = tpost.seconds
@@ -314,47 +305,6 @@ def _no_spectral_seed(problem, sp):
         f"spectral initialisation has no outlier ({sp.message}); the DMFT seed is undefined "
         "below the threshold (docs/theory.md §5.6), nothing computed"
     )
-
-
-def _solve_batches(ctx, settings, kernel, seed, progress, execution=None):
-    """The per-batch forward passes (:func:`solve_batch`), in threads when that pays, or one Dask task
-    per batch when ``execution`` names workers or a scheduler (same kernel variant: bitwise the same)."""
-    batches = settings.batches
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=batches * (ctx["steps"] + 1), desc="dmft", unit="step", leave=False)
-    cb = (lambda t: bar.update(1)) if bar is not None else None
-    nthreads = _n_threads(settings.threads)
-    # batch-parallel (one GIL-free single-threaded solve per thread, no per-step synchronisation) when
-    # there are >= 2 batches; otherwise the kernels run path-parallel.  Both use the same fixed chunking
-    # (same summation order); they differ only by FMA contraction, i.e. at the rounding level (~1e-13).
-    batch_parallel = kernel == "numba" and nthreads > 1 and batches > 1
-    kern = "numba-serial" if batch_parallel else kernel
-
-    def solve(b):
-        return solve_batch(ctx, settings, kern, seed, b, cb)
-
-    try:
-        if execution is not None and execution.distributed:
-            return solve_batches_dask(ctx, settings, kern, seed, execution, bar)
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(1), numba_threads(settings.threads if kern == "numba" else None):
-            if kern.startswith("numba"):
-                from ._dmft_kernels import warmup
-
-                warmup(settings.precision, serial=batch_parallel)
-            if not batch_parallel:
-                return [solve(b) for b in range(batches)]
-            from concurrent.futures import ThreadPoolExecutor
-
-            with ThreadPoolExecutor(max_workers=min(nthreads, batches)) as ex:
-                return list(ex.map(solve, range(batches)))
-    finally:
-        if bar is not None:
-            bar.close()
 
 
 _SAMPLE_SIDE = ("train_loss", "objective", "grad_norm")
