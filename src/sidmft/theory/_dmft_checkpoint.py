@@ -71,7 +71,7 @@ class Checkpoint:
         if not f.exists():
             return None
         with np.load(f, allow_pickle=False) as z:
-            out = {k: np.array(z[k]) for k in _ARRAYS}
+            out: dict = {k: np.array(z[k]) for k in _ARRAYS}
             blow = int(z["blowup_step"])
             out["blowup_step"] = None if blow < 0 else blow
             out["min_schur"] = float(z["min_schur"])
@@ -80,11 +80,12 @@ class Checkpoint:
     def save(self, b: int, out: dict) -> None:
         """Write the outputs of batch ``b`` (atomically)."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        arrays = {k: np.asarray(out[k]) for k in _ARRAYS}
         blow = -1 if out["blowup_step"] is None else int(out["blowup_step"])
+        arrays: dict = {k: np.asarray(out[k]) for k in _ARRAYS}
+        arrays.update(key=np.array(self.key), blowup_step=np.array(blow), min_schur=np.array(out["min_schur"]))
 
         def write(tmp: Path) -> None:
             with open(tmp, "wb") as fh:
-                np.savez(fh, key=np.array(self.key), blowup_step=blow, min_schur=out["min_schur"], **arrays)
+                np.savez(fh, **arrays)
 
         atomic_write(self._path(b), write)

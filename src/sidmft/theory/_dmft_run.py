@@ -15,7 +15,7 @@ def n_threads(threads) -> int:
     try:
         import numba
 
-        return int(numba.config.NUMBA_NUM_THREADS)
+        return int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
     except ImportError:  # pragma: no cover
         return 1
 
