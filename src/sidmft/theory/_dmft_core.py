@@ -272,7 +272,7 @@ class BatchSolver:
         if self.gS is not None and not spectral:  # linear start: E[g^t T(y)] (the kernels fill it only with S)
             gram = gram.copy()
             gram[t + 1] = float(g @ self.gS[:n_paths]) / n_paths
-        gz = float(g @ z) / n_paths  # Stein term E[g^t z] (same value for every kernel variant)
+        gz = math.fsum(g * z) / n_paths  # Stein term E[g^t z], exactly rounded: no BLAS-path dependence
         # resp[tau] = E[h_t lambda_tau] (tau = 0..t), resp_S = E[h_t d r^t/d w^S]
         if spectral:
             Rg[t, 1] = resp[-1]
@@ -284,7 +284,7 @@ class BatchSolver:
     def _close_row(self, t: int, gz: float, gram: np.ndarray) -> None:
         """mu_t by Stein from E[g^t z] and row t of R_g; Sigma(t, .) = alpha * Gram row (§2.4)."""
         Sig, alpha = self.Sig, self.ctx["alpha"]
-        self.mu[t] = gz - self.Cin[1 : t + 2] @ self.Rg[t, 1 : t + 2]
+        self.mu[t] = gz - math.fsum(self.Cin[1 : t + 2] * self.Rg[t, 1 : t + 2])
         Sig[t + 1, 1 : t + 2] = alpha * gram[: t + 1]
         Sig[1 : t + 2, t + 1] = Sig[t + 1, 1 : t + 2]
         if self.gS is not None:  # Sigma(t, S) or Sigma(t, L)

@@ -19,6 +19,10 @@ estimator splits the columns at t0 = t - W (the window W):
   d r^t/d w^S (unbiased, with the tail's extra variance), and the older columns use psi = chi minus the
   window's source part, whose cross terms with v_p (p < t0) have mean zero.
 
+The helpers are inlined at numba's IR level (``inline="always"``), so a kernel's machine code is the same
+whether it is compiled in this process or loaded from numba's cache (with separately compiled helpers,
+LLVM's fast-math choices differed between the two, measured at 1e-7 relative).
+
 Every part is O(M t) per step except the window (O(M W^2)), so a solve costs O(M T^2 + M T W^2).  The O(M t)
 parts stream whole rows of the (time, path) histories: each average over paths is one row's dot product in a
 fixed order, each per-path sum over time runs over fixed chunks of CHUNK paths, so the result does not
@@ -30,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["HybridState", "hybrid_responses", "CHUNK", "LANES", "DEFAULT_WINDOW"]
+__all__ = ["HybridState", "hybrid_responses", "warmup", "CHUNK", "LANES", "DEFAULT_WINDOW"]
 
 CHUNK = 4096  # paths per work unit (a multiple of LANES)
 LANES = 16
@@ -39,7 +43,7 @@ WLANES = 64  # paths per block of the window sweep (measured 1.65x faster than 1
 DEFAULT_WINDOW = 32
 
 
-@njit(fastmath=True, cache=True, nogil=True)
+@njit(fastmath=True, cache=True, nogil=True, inline="always")
 def _window_chunk(a, b, t, t0, H, RT, V, phi, spec, B0, dgS, psi, resp):
     """Reverse sweep over the window on the paths [a, b) (blocks of WLANES).
 
@@ -85,7 +89,7 @@ def _window_chunk(a, b, t, t0, H, RT, V, phi, spec, B0, dgS, psi, resp):
             psi[i0 + ll] *= H[t, i0 + ll]
 
 
-@njit(fastmath=True, cache=True, nogil=True)
+@njit(fastmath=True, cache=True, nogil=True, inline="always")
 def _row_dot(A, k, x):
     """sum_i A[k, i] x[i] in float64 (one row: contiguous, fixed order)."""
     sm = 0.0
@@ -94,7 +98,7 @@ def _row_dot(A, k, x):
     return sm
 
 
-@njit(fastmath=True, cache=True, nogil=True)
+@njit(fastmath=True, cache=True, nogil=True, inline="always")
 def _row_dot32(A, k, x):
     """sum_i A[k, i] x[i] for float32 (or int8) A and float32 x: partial sums of 64 products in float32, added
     in float64 (fixed order; the float32 SIMD width, ~1e-7 relative error per block)."""
@@ -112,7 +116,7 @@ def _row_dot32(A, k, x):
     return sm
 
 
-@njit(fastmath=True, cache=True, nogil=True)
+@njit(fastmath=True, cache=True, nogil=True, inline="always")
 def _acc(out, A, c, n, a, b, f32):
     """out[a:b] += sum_{k < n} c[k] A[k, a:b] in a fixed order.  float32 histories (``f32``): partial sums of
     eight rows in float32 (the SIMD width doubles; measured 1.7x faster), each added to the float64 out;
@@ -139,7 +143,7 @@ def _acc(out, A, c, n, a, b, f32):
         k += 1
 
 
-@njit(fastmath=True, cache=True, nogil=True)
+@njit(fastmath=True, cache=True, nogil=True, inline="always")
 def _acc_rows(out, A, c, idx, a, b, f32):
     """out[a:b] += sum_j c[j] A[idx[j], a:b] over the listed rows only (the non-zero entries of a Cholesky
     row: once the iterates converge most inputs are degenerate and their coefficients exactly 0); the order
@@ -172,7 +176,7 @@ def _acc_rows(out, A, c, idx, a, b, f32):
         j += 1
 
 
-@njit(fastmath=True, cache=True, nogil=True)
+@njit(fastmath=True, cache=True, nogil=True, inline="always")
 def _fields_chunk(a, b, t, Lrow, Lidx, Xi, mem, G, s0, gS, P, V, dgS, spec, has_gs, f32, r, phi):
     """Field r^t and tangent phi^t (direction v + the spectral source) on the paths [a, b) (float64 out)."""
     for i in range(a, b):
@@ -186,7 +190,7 @@ def _fields_chunk(a, b, t, Lrow, Lidx, Xi, mem, G, s0, gS, P, V, dgS, spec, has_
     _acc(phi, P, mem, t, a, b, f32)
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, fastmath=True, cache=True)
 def _fields_par(t, Lrow, Lidx, Xi, mem, G, s0, gS, P, V, dgS, spec, has_gs, f32, r, phi):
     M = G.shape[1]
     for c in prange((M + CHUNK - 1) // CHUNK):
@@ -194,7 +198,7 @@ def _fields_par(t, Lrow, Lidx, Xi, mem, G, s0, gS, P, V, dgS, spec, has_gs, f32,
         _fields_chunk(a, min(M, a + CHUNK), t, Lrow, Lidx, Xi, mem, G, s0, gS, P, V, dgS, spec, has_gs, f32, r, phi)
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, fastmath=True, cache=True)
 def _fields_ser(t, Lrow, Lidx, Xi, mem, G, s0, gS, P, V, dgS, spec, has_gs, f32, r, phi):
     M = G.shape[1]
     for c in range((M + CHUNK - 1) // CHUNK):
@@ -202,7 +206,7 @@ def _fields_ser(t, Lrow, Lidx, Xi, mem, G, s0, gS, P, V, dgS, spec, has_gs, f32,
         _fields_chunk(a, min(M, a + CHUNK), t, Lrow, Lidx, Xi, mem, G, s0, gS, P, V, dgS, spec, has_gs, f32, r, phi)
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, fastmath=True, cache=True)
 def _responses_par(t, t0, H, G, RT, V, phi, B0, dgS, gS, z, spec, has_gs, f32, psi, wresp, resp, gram):
     M = H.shape[1]
     nch = (M + CHUNK - 1) // CHUNK
@@ -230,7 +234,7 @@ def _responses_par(t, t0, H, G, RT, V, phi, B0, dgS, gS, z, spec, has_gs, f32, p
     _tail(t, G, gS, z, has_gs, gram)
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, fastmath=True, cache=True)
 def _responses_ser(t, t0, H, G, RT, V, phi, B0, dgS, gS, z, spec, has_gs, f32, psi, wresp, resp, gram):
     M = H.shape[1]
     nch = (M + CHUNK - 1) // CHUNK
@@ -258,7 +262,7 @@ def _responses_ser(t, t0, H, G, RT, V, phi, B0, dgS, gS, z, spec, has_gs, f32, p
     _tail(t, G, gS, z, has_gs, gram)
 
 
-@njit(fastmath=True, cache=True, nogil=True)
+@njit(fastmath=True, cache=True, nogil=True, inline="always")
 def _tail(t, G, gS, z, has_gs, gram):
     """E[g^t g^S] and E[g^t z] (sums, float64)."""
     sg = 0.0
@@ -341,3 +345,19 @@ class HybridState:
     def record(self, t, h):
         """Store l''_t phi^t (h: the padded l'' row of step t)."""
         self.P[t] = h * self.phi
+
+
+def warmup(dtype, serial: bool) -> None:
+    """Compile (or load from numba's cache) the kernels for histories of ``dtype``, with and without a
+    spectral seed.  Called by :func:`sidmft.theory._dmft_kernels.warmup` in the calling thread, holding its
+    lock: compiled lazily inside batch threads, a kernel could pick up the compiler flags that another
+    thread sets for the generated kernels, and two processes (a local run and a Dask worker) would then
+    round differently."""
+    M, t = LANES, 3
+    rng = np.random.default_rng(0)
+    for spectral in (False, True):
+        st = HybridState(rng, t, M, M, dtype, spectral, np.ones(M), 2, serial)
+        H = np.ones((t + 1, M), dtype=dtype)
+        Xi = np.ones((t + 2, M), dtype=dtype)
+        st.fields(t, np.ones(t + 2), Xi, np.ones(t), H, 0.5, np.ones(M), np.ones(M))
+        st.responses(t, H, H, np.zeros((t + 2, t + 2), dtype=dtype), np.ones(M), np.zeros(M), M, np.ones(M))

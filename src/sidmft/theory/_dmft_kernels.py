@@ -214,4 +214,8 @@ def warmup(precision="float64", serial=False):
     kern.responses_and_gram(t, H, G, RT.T, RT, z, np.zeros(M), (np.zeros(t + 1), np.zeros(M), np.zeros(M)), M)
     kern.field(np.ones(2), np.ones((2, M), dtype=dt), np.ones(t), G, 0.0, None, t)
     kern.field(np.ones(2), np.ones((2, M), dtype=dt), np.ones(t), G, 0.5, np.zeros(M), t)
+    from ._dmft_hybrid import warmup as hybrid_warmup
+
+    with _numba_lock:  # default compiler flags (no _slp_flags in another thread meanwhile)
+        hybrid_warmup(dt, serial)
     _warm.add(key)

@@ -15,7 +15,8 @@ from ._dmft_ibp import RESPONSES
 __all__ = ["DMFTSettings", "KERNELS", "PRECISIONS", "RESPONSES", "HYBRID_FROM_STEPS"]
 
 #: ``responses="auto"`` uses the hybrid estimator (O(M T^2)) from this horizon on, the exact pathwise one
-#: (O(M T^3)) below it: the measured break-even of their costs at equal standard error (docs/theory.md §4.3)
+#: (O(M T^3)) below it, where it is cheap: at T = 200 it costs 1.3-1.7x the hybrid one (measured, same
+#: standard errors), at T = 1000 6x (docs/theory.md §4.3; benchmarks/bench_dmft_long.py)
 HYBRID_FROM_STEPS = 300
 
 KERNELS = ("auto", "numba", "numpy")
