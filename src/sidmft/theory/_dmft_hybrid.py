@@ -219,7 +219,7 @@ def _responses_par(t, t0, H, G, RT, V, phi, B0, dgS, gS, z, spec, has_gs, f32, p
         for i in range(M):
             g32[i] = G[t, i]
             psi32[i] = psi[i]
-        for k in prange(t + 1):
+        for k in range(t + 1):  # serial: inside prange its reduction built differently fresh or cached
             gram[k] = _row_dot32(G, k, g32)
             if k < t0:
                 resp[k] = _row_dot32(V, k, psi32)
@@ -227,7 +227,7 @@ def _responses_par(t, t0, H, G, RT, V, phi, B0, dgS, gS, z, spec, has_gs, f32, p
         g = np.empty(M)
         for i in range(M):
             g[i] = G[t, i]
-        for k in prange(t + 1):
+        for k in range(t + 1):  # serial: inside prange its reduction built differently fresh or cached
             gram[k] = _row_dot(G, k, g)
             if k < t0:
                 resp[k] = _row_dot(V, k, psi)
