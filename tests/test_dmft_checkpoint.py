@@ -56,3 +56,5 @@ def test_checkpoint_flag_and_a_file_in_its_place(tmp_path):
     f.write_text("x")
     with pytest.raises(ValueError, match="checkpoint must be a directory"):
         dmft(Problem(**BASE, steps=5), samples=800, batches=2, checkpoint=str(f))
+    with pytest.raises(ValueError, match="checkpoint directory .* cannot be created"):
+        dmft(Problem(**BASE, steps=5), samples=800, batches=2, checkpoint=str(f / "below-a-file"))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -46,7 +47,13 @@ class Checkpoint:
         self.dir, self.key = Path(directory), str(key)
         if self.dir.exists() and not self.dir.is_dir():
             raise ValueError(f"checkpoint must be a directory; {str(self.dir)!r} is a file")
-        for f in sorted(self.dir.glob("batch-*.npz")) if self.dir.is_dir() else []:
+        try:  # a directory the batches cannot be written to is refused now, not after the first batch
+            self.dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise ValueError(f"checkpoint directory {str(self.dir)!r} cannot be created: {e}") from None
+        if not os.access(self.dir, os.W_OK):
+            raise ValueError(f"checkpoint directory {str(self.dir)!r} is not writable")
+        for f in sorted(self.dir.glob("batch-*.npz")):
             if self._key_of(f) != self.key:
                 raise ValueError(
                     f"checkpoint directory {str(self.dir)!r} holds batches of another run ({f.name}: the problem, "

@@ -117,51 +117,17 @@ def _row_dot32(A, k, x):
 
 
 @njit(fastmath=True, cache=True, nogil=True, inline="always")
-def _acc(out, A, c, n, a, b, f32):
-    """out[a:b] += sum_{k < n} c[k] A[k, a:b] in a fixed order.  float32 histories (``f32``): partial sums of
-    eight rows in float32 (the SIMD width doubles; measured 1.7x faster), each added to the float64 out;
-    float64 histories: four rows at a time in float64."""
-    k = 0
-    if f32:
-        while k + 8 <= n:
-            c0, c1, c2, c3 = np.float32(c[k]), np.float32(c[k + 1]), np.float32(c[k + 2]), np.float32(c[k + 3])
-            c4, c5, c6, c7 = np.float32(c[k + 4]), np.float32(c[k + 5]), np.float32(c[k + 6]), np.float32(c[k + 7])
-            for i in range(a, b):
-                s0 = c0 * A[k, i] + c1 * A[k + 1, i] + c2 * A[k + 2, i] + c3 * A[k + 3, i]
-                s1 = c4 * A[k + 4, i] + c5 * A[k + 5, i] + c6 * A[k + 6, i] + c7 * A[k + 7, i]
-                out[i] += np.float64(s0 + s1)
-            k += 8
-    while k + 4 <= n:
-        d0, d1, d2, d3 = c[k], c[k + 1], c[k + 2], c[k + 3]
-        for i in range(a, b):
-            out[i] += d0 * A[k, i] + d1 * A[k + 1, i] + d2 * A[k + 2, i] + d3 * A[k + 3, i]
-        k += 4
-    while k < n:
-        ck = c[k]
-        for i in range(a, b):
-            out[i] += ck * A[k, i]
-        k += 1
-
-
-@njit(fastmath=True, cache=True, nogil=True, inline="always")
-def _acc_rows(out, A, c, idx, a, b, f32):
-    """out[a:b] += sum_j c[j] A[idx[j], a:b] over the listed rows only (the non-zero entries of a Cholesky
-    row: once the iterates converge most inputs are degenerate and their coefficients exactly 0); the order
-    and blocking of :func:`_acc`."""
-    n = idx.shape[0]
+def _acc(out, A, c, rows, a, b, f32):
+    """out[a:b] += sum_j c[j] A[rows[j], a:b] in a fixed order (``rows``: all earlier steps for the memory;
+    the non-zero entries of a Cholesky row for the scores, since once the iterates converge most inputs are
+    degenerate with coefficients exactly 0).  float32 histories (``f32``): partial sums of eight rows in
+    float32 (the SIMD width doubles; measured 1.7x faster), each added to the float64 out; float64
+    histories: four rows at a time in float64."""
+    n = rows.shape[0]
     j = 0
     if f32:
         while j + 8 <= n:
-            k0, k1, k2, k3, k4, k5, k6, k7 = (
-                idx[j],
-                idx[j + 1],
-                idx[j + 2],
-                idx[j + 3],
-                idx[j + 4],
-                idx[j + 5],
-                idx[j + 6],
-                idx[j + 7],
-            )
+            k0, k1, k2, k3, k4, k5, k6, k7 = rows[j : j + 8]
             c0, c1, c2, c3 = np.float32(c[j]), np.float32(c[j + 1]), np.float32(c[j + 2]), np.float32(c[j + 3])
             c4, c5, c6, c7 = np.float32(c[j + 4]), np.float32(c[j + 5]), np.float32(c[j + 6]), np.float32(c[j + 7])
             for i in range(a, b):
@@ -169,78 +135,71 @@ def _acc_rows(out, A, c, idx, a, b, f32):
                 s1 = c4 * A[k4, i] + c5 * A[k5, i] + c6 * A[k6, i] + c7 * A[k7, i]
                 out[i] += np.float64(s0 + s1)
             j += 8
+    while j + 4 <= n:
+        k0, k1, k2, k3 = rows[j : j + 4]
+        d0, d1, d2, d3 = c[j], c[j + 1], c[j + 2], c[j + 3]
+        for i in range(a, b):
+            out[i] += d0 * A[k0, i] + d1 * A[k1, i] + d2 * A[k2, i] + d3 * A[k3, i]
+        j += 4
     while j < n:
-        k, cj = idx[j], c[j]
+        k, cj = rows[j], c[j]
         for i in range(a, b):
             out[i] += cj * A[k, i]
         j += 1
 
 
 @njit(fastmath=True, cache=True, nogil=True, inline="always")
-def _fields_chunk(a, b, t, Lrow, Lidx, Xi, mem, G, s0, gS, P, V, dgS, spec, has_gs, f32, r, phi):
-    """Field r^t and tangent phi^t (direction v + the spectral source) on the paths [a, b) (float64 out)."""
+def _fields_chunk(c, t, Lrow, Lidx, Xi, mem, past, G, s0, gS, P, V, dgS, spec, has_gs, f32, r, phi):
+    """Field r^t and tangent phi^t (direction v + the spectral source) on the paths of chunk c (float64 out)."""
+    a = c * CHUNK
+    b = min(G.shape[1], a + CHUNK)
     for i in range(a, b):
         r[i] = 0.0
         phi[i] = V[t, i] + s0 * dgS[i] if spec else V[t, i]
-    _acc_rows(r, Xi, Lrow, Lidx, a, min(b, Xi.shape[1]), f32)  # Xi is not padded
-    _acc(r, G, mem, t, a, b, f32)
+    _acc(r, Xi, Lrow, Lidx, a, min(b, Xi.shape[1]), f32)  # Xi is not padded
+    _acc(r, G, mem, past, a, b, f32)
     if has_gs and s0 != 0.0:
         for i in range(a, b):
             r[i] += s0 * gS[i]
-    _acc(phi, P, mem, t, a, b, f32)
+    _acc(phi, P, mem, past, a, b, f32)
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def _fields_par(t, Lrow, Lidx, Xi, mem, G, s0, gS, P, V, dgS, spec, has_gs, f32, r, phi):
+def _fields_par(t, Lrow, Lidx, Xi, mem, past, G, s0, gS, P, V, dgS, spec, has_gs, f32, r, phi):
     M = G.shape[1]
     for c in prange((M + CHUNK - 1) // CHUNK):
-        a = c * CHUNK
-        _fields_chunk(a, min(M, a + CHUNK), t, Lrow, Lidx, Xi, mem, G, s0, gS, P, V, dgS, spec, has_gs, f32, r, phi)
+        _fields_chunk(c, t, Lrow, Lidx, Xi, mem, past, G, s0, gS, P, V, dgS, spec, has_gs, f32, r, phi)
 
 
 @njit(nogil=True, fastmath=True, cache=True)
-def _fields_ser(t, Lrow, Lidx, Xi, mem, G, s0, gS, P, V, dgS, spec, has_gs, f32, r, phi):
+def _fields_ser(t, Lrow, Lidx, Xi, mem, past, G, s0, gS, P, V, dgS, spec, has_gs, f32, r, phi):
     M = G.shape[1]
     for c in range((M + CHUNK - 1) // CHUNK):
-        a = c * CHUNK
-        _fields_chunk(a, min(M, a + CHUNK), t, Lrow, Lidx, Xi, mem, G, s0, gS, P, V, dgS, spec, has_gs, f32, r, phi)
+        _fields_chunk(c, t, Lrow, Lidx, Xi, mem, past, G, s0, gS, P, V, dgS, spec, has_gs, f32, r, phi)
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def _responses_par(t, t0, H, G, RT, V, phi, B0, dgS, gS, z, spec, has_gs, f32, psi, wresp, resp, gram):
+def _window_par(t, t0, H, RT, V, phi, spec, B0, dgS, psi, wresp):
     M = H.shape[1]
-    nch = (M + CHUNK - 1) // CHUNK
-    for c in prange(nch):
+    for c in prange((M + CHUNK - 1) // CHUNK):
         a = c * CHUNK
         _window_chunk(a, min(M, a + CHUNK), t, t0, H, RT, V, phi, spec, B0, dgS, psi, wresp[c])
-    if f32:  # float32 histories: float32 products, float64 block sums
-        g32 = np.empty(M, dtype=np.float32)
-        psi32 = np.empty(M, dtype=np.float32)
-        for i in range(M):
-            g32[i] = G[t, i]
-            psi32[i] = psi[i]
-        for k in range(t + 1):  # serial: inside prange its reduction built differently fresh or cached
-            gram[k] = _row_dot32(G, k, g32)
-            if k < t0:
-                resp[k] = _row_dot32(V, k, psi32)
-    else:
-        g = np.empty(M)
-        for i in range(M):
-            g[i] = G[t, i]
-        for k in range(t + 1):  # serial: inside prange its reduction built differently fresh or cached
-            gram[k] = _row_dot(G, k, g)
-            if k < t0:
-                resp[k] = _row_dot(V, k, psi)
-    _tail(t, G, gS, z, has_gs, gram)
 
 
 @njit(nogil=True, fastmath=True, cache=True)
-def _responses_ser(t, t0, H, G, RT, V, phi, B0, dgS, gS, z, spec, has_gs, f32, psi, wresp, resp, gram):
+def _window_ser(t, t0, H, RT, V, phi, spec, B0, dgS, psi, wresp):
     M = H.shape[1]
-    nch = (M + CHUNK - 1) // CHUNK
-    for c in range(nch):
+    for c in range((M + CHUNK - 1) // CHUNK):
         a = c * CHUNK
         _window_chunk(a, min(M, a + CHUNK), t, t0, H, RT, V, phi, spec, B0, dgS, psi, wresp[c])
+
+
+@njit(nogil=True, fastmath=True, cache=True)
+def _rows(t, t0, G, V, psi, gS, z, has_gs, f32, resp, gram):
+    """Row sums of step t: the Gram row E[g^t g^k] (k <= t), the probe columns E[psi v_k] (k < t0), then
+    E[g^t g^S] and E[g^t z].  One thread for both kernel variants: inside ``prange`` these reductions were
+    built differently by a fresh compile and by numba's cache."""
+    M = G.shape[1]
     if f32:  # float32 histories: float32 products, float64 block sums
         g32 = np.empty(M, dtype=np.float32)
         psi32 = np.empty(M, dtype=np.float32)
@@ -295,14 +254,11 @@ def hybrid_responses(t, window, H, G, RT, V, phi, spectral, gS, z, n_paths, seri
     spec, has_gs = spectral is not None, gS is not None
     dummy = np.zeros(1)
     B0, dgS = spectral if spec else (dummy, dummy)
-    f = _responses_ser if serial else _responses_par
+    win = _window_ser if serial else _window_par
+    win(t, t0, H, RT, V, phi, spec, B0, dgS, psi, wresp)
     zz = np.ascontiguousarray(z, dtype=np.float64)
-    f32 = G.dtype == np.float32
-    args = (B0, dgS, gS if has_gs else dummy, zz, spec, has_gs, f32, psi, wresp, resp, gram)
-    f(t, t0, H, G, RT, V, phi, *args)
-    tot = wresp.sum(axis=0)
-    resp[t0 : t + 1] = tot[t0 : t + 1]
-    resp[t + 1] = tot[t + 1]
+    _rows(t, t0, G, V, psi, gS if has_gs else dummy, zz, has_gs, G.dtype == np.float32, resp, gram)
+    resp[t0:] = wresp.sum(axis=0)[t0:]  # window columns t0..t and the spectral column t + 1
     return resp / n_paths, gram[: t + 2] / n_paths, gram[t + 2] / n_paths
 
 
@@ -334,7 +290,8 @@ class HybridState:
         lrow = np.ascontiguousarray(Lrow[lidx], dtype=np.float64)
         mem = np.ascontiguousarray(mem, dtype=np.float64)
         spec = (dgS if self.spectral else dummy, self.spectral, has_gs, G.dtype == np.float32)
-        f(t, lrow, lidx, Xi, mem, G, float(s0), gS if has_gs else dummy, self.P, self.V, *spec, r, self.phi)
+        past = np.arange(t)
+        f(t, lrow, lidx, Xi, mem, past, G, float(s0), gS if has_gs else dummy, self.P, self.V, *spec, r, self.phi)
         return r[: Xi.shape[1]]
 
     def responses(self, t, H, G, RT, gS, z, n_paths, dgS):
