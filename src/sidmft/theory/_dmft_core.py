@@ -257,7 +257,7 @@ class BatchSolver:
             # column j of Rg is input column j in both modes; g^t depends on inputs 0..t+1 (§6.8)
             Rg[t, 1 : t + 2] = ibp_gradient(self.Lc, self.Xi, g, t + 2)[1:]
             gram = gram_row(self.G, g, t, self.gS)
-            self._close_row(t, float(g @ z) / n_paths, gram)
+            self._close_row(t, math.fsum(g * z) / n_paths, gram)
             return
         Rp = self.Rp  # memory of the read points (R_x itself when p^t = x^t)
         if self.hybrid is not None:  # window + probe (O(M t) + O(M W^2), docs/theory.md §4.3)
