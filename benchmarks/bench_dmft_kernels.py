@@ -37,7 +37,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from sidmft.theory import _dmft_kernels as NEW  # noqa: E402
+from sidmft.theory.dmft import _kernels as NEW  # noqa: E402
 
 
 def load_previous(rev: str):
@@ -199,7 +199,7 @@ def bench_threads(reps, M=5000, t=50, calls=20):
 
 def _solve_with(mod, p, samples, prec):
     """dmft() with the kernel module ``mod`` swapped into the solver."""
-    from sidmft.theory import _dmft_core
+    from sidmft.theory.dmft import _core as _dmft_core
     from sidmft.theory.dmft import dmft
 
     _dmft_core.K = mod

@@ -27,8 +27,9 @@ import numpy as np
 import pytest
 
 from sidmft import OBSERVABLES, Problem, Status
-from sidmft.theory import _dmft_core, _dmft_params
-from sidmft.theory import dmft as dmft_module
+from sidmft.theory.dmft import _core as _dmft_core
+from sidmft.theory.dmft import _method as _dmft_params
+from sidmft.theory.dmft import _solve as dmft_module
 from sidmft.theory.dmft import dmft
 
 REF = pathlib.Path(__file__).parent / "data" / "dmft_algorithms_reference.json"

@@ -21,7 +21,7 @@ BASE = dict(loss="intensity", preprocess="lal", alpha=3.0, lam=0.1, eta=0.1)
 def test_checkpoint_keeps_finished_batches_and_refuses_another_run(tmp_path, monkeypatch):
     """An interrupted run keeps its finished batches: a rerun loads them, solves only the missing ones and
     gives the uninterrupted run's numbers bit for bit; another run's directory is refused before any work."""
-    from sidmft.theory import _dmft_run
+    from sidmft.theory.dmft import _run as _dmft_run
 
     p = Problem(**BASE, steps=12)
     kw = dict(samples=4 * 400, batches=4, seed=5, threads=1)

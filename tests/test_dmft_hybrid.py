@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 from sidmft import OBSERVABLES, Problem, Status
-from sidmft.theory._dmft_hybrid import LANES, HybridState, hybrid_responses
-from sidmft.theory._dmft_settings import HYBRID_FROM_STEPS, DMFTSettings
+from sidmft.theory.dmft._hybrid import LANES, HybridState, hybrid_responses
+from sidmft.theory.dmft._settings import HYBRID_FROM_STEPS, DMFTSettings
 from sidmft.theory.dmft import dmft
 from sidmft.theory.fixed_point import fixed_point
 

@@ -28,8 +28,8 @@ import numpy as np
 import pytest
 
 from sidmft import OBSERVABLES, Problem, Status
-from sidmft.theory._dmft_core import normal_scores
-from sidmft.theory._dmft_ibp import ibp_gradient
+from sidmft.theory.dmft._core import normal_scores
+from sidmft.theory.dmft._ibp import ibp_gradient
 from sidmft.theory.dmft import DMFTSettings, dmft
 
 TIMES = (1, 5, 10, 30)

@@ -10,16 +10,16 @@ import ast
 import numpy as np
 import pytest
 
-from sidmft.theory import _dmft_kernels as K
-from sidmft.theory import _dmft_kernels_gen as gen
-from sidmft.theory._dmft_kernels_numpy import field_numpy, responses_numpy
+from sidmft.theory.dmft import _kernels as K
+from sidmft.theory.dmft import _kernels_gen as gen
+from sidmft.theory.dmft._kernels_numpy import field_numpy, responses_numpy
 
 EPS64 = np.finfo(np.float64).eps
 EPS32 = np.finfo(np.float32).eps
 
 
 def test_generated_module_up_to_date():
-    """_dmft_lanes.py is exactly what the generator writes (regenerate: python -m sidmft.theory._dmft_kernels_gen)."""
+    """_dmft_lanes.py is exactly what the generator writes (regenerate: python -m sidmft.theory.dmft._kernels_gen)."""
     assert gen.lanes_path().read_text() == gen.generate_lanes_module()
     assert gen.main(["--check"]) == 0
     assert "GENERATED FILE" in gen.lanes_path().read_text().splitlines()[2]

@@ -27,7 +27,7 @@ from scipy.special import expit, roots_hermitenorm, roots_legendre
 
 from sidmft import Problem, Status, register_loss
 from sidmft.losses import LOSSES, get_loss
-from sidmft.theory._prox import prox, prox_amplitude, prox_generic, prox_intensity
+from sidmft.theory.fixed_point._prox import prox, prox_amplitude, prox_generic, prox_intensity
 from sidmft.theory.fixed_point import FixedPointResult, fixed_point
 
 PR = dict(model="phase-retrieval", loss="intensity", preprocess="lal")
@@ -412,7 +412,7 @@ def test_numerical_failures_never_escape(monkeypatch, refs):
     def no_edge(*a, **k):
         raise ValueError("hess contains non-finite values")
 
-    import sidmft.theory.rate as ratemod
+    import sidmft.theory.rate._predict as ratemod
 
     monkeypatch.setattr(ratemod, "bulk_edge", no_edge)
     r = fixed_point(p, n_mc=1000)

@@ -13,7 +13,7 @@ from scipy.optimize import minimize_scalar
 from threadpoolctl import threadpool_limits
 
 from sidmft import Problem
-from sidmft.theory._prox import prox_intensity
+from sidmft.theory.fixed_point._prox import prox_intensity
 from sidmft.theory.fixed_point import fixed_point
 from sidmft.theory.rate import (
     bulk_edge,

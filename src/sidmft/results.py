@@ -389,10 +389,10 @@ def _result_class(kind: str):
 
     for mod in (
         "sidmft.simulator.result",
-        "sidmft.theory._dmft_result",
+        "sidmft.theory.dmft._result",
         "sidmft.theory.fixed_point",
         "sidmft.theory.spectral",
-        "sidmft.theory._rate_result",
+        "sidmft.theory.rate._result",
         "sidmft.comparison",
     ):
         try:

@@ -1,0 +1,324 @@
+"""The spectral stage: d -> infinity limit of the spectral initialisation (:func:`spectral`)."""
+
+from __future__ import annotations
+
+import math
+from typing import Union
+
+import numpy as np
+from scipy.optimize import brentq
+
+from ...models import Model
+from ...numerics.quadrature import DEFAULT_QUAD, QuadSpec, moment_rule
+from ...preprocess import get_preprocessing
+from ...problem import Problem
+from ...results import Status, Timer
+from ._laws import ParameterSideLaw, SampleSideLaw
+from ._measure import (
+    _XTOL,
+    SpectralMeasure,
+    _alpha_dependent,
+    _build_measure,
+    _l_bar,
+    _margin,
+    _SolveFailure,
+    _threshold_from_measure,
+    _threshold_scan,
+)
+from ._result import SpectralTheoryResult
+
+__all__ = [
+    "spectral",
+    "SpectralTheoryResult",
+    "spectral_threshold",
+    "optimal_preprocessing",
+    "sample_side_law",
+    "parameter_side_law",
+    "SampleSideLaw",
+    "ParameterSideLaw",
+    "SpectralMeasure",
+]
+
+
+# ------------------------------------------------------------------------------------------------ main
+def spectral(problem: Problem, quad: QuadSpec = DEFAULT_QUAD, threshold: bool = True) -> SpectralTheoryResult:
+    """d -> infinity limit of the spectral initialisation for ``problem`` (docs/theory.md §1.1-§1.2).
+
+    Solves l_bar = argmin_{l > tau} psi(l) (root of psi' = 0, or tau), then
+    psi(max(l, l_bar)) = phi(l) for l_star (brentq, xtol 1e-14), and reports
+    lambda_1 = psi(l_star), rho^2 = psi'(l_star)/(psi'(l_star) - phi'(l_star)), the bulk edge
+    psi(l_bar) and the static cavity quantities R_S = 1/l_star, R_g^S, B0, B2, mu_S, Sigma(S,S)
+    of §1.2 (whose identities are checked: ``identity_residual``).  The threshold alpha_c of this
+    (model, T) is computed too (``threshold=False`` skips it).
+
+    Quadrature: see the module docstring (graded composite Gauss-Legendre split at the
+    breakpoints of T mapped to z; accuracy ~1e-10).
+
+    Parameters
+    ----------
+    problem : Problem
+    quad : QuadSpec, optional
+        Quadrature settings (frozen, validated; default :data:`sidmft.numerics.quadrature.DEFAULT_QUAD`);
+        ``QuadSpec().finer(2)`` is the accuracy check of the tests.
+    threshold : bool
+        Also compute alpha_c (default True; the DMFT's spectral stage skips it).
+
+    Returns
+    -------
+    SpectralTheoryResult
+        ``status`` SUCCESS above the threshold; BELOW_THRESHOLD (rho = 0, top eigenvalue =
+        bulk edge) below it; NOT_APPLICABLE if sup T = inf, sup T <= 0, T constant, or the
+        transition is never passed; FAILED if T is NaN/+inf on the support.
+    """
+    if not isinstance(problem, Problem):
+        raise TypeError(f"problem must be a sidmft.Problem; got {type(problem).__name__}")
+    if not isinstance(quad, QuadSpec):
+        raise ValueError(f"quad must be a QuadSpec (quadrature settings); got {type(quad).__name__}")
+    alpha = problem.alpha
+    T = problem.T
+    res = SpectralTheoryResult(problem=problem, alpha=alpha, T=T, tau=float(T.sup))
+    with Timer() as timer:
+        try:
+            with np.errstate(all="ignore"):
+                _solve(res, problem, quad, threshold)
+        except _SolveFailure as e:
+            res.status, res.message = Status.FAILED, str(e)
+        except (ArithmeticError, ValueError, RuntimeError, np.linalg.LinAlgError) as e:
+            # a root bracket or quadrature that failed inside a stage: reported, never raised
+            res.status = Status.FAILED
+            res.message = f"spectral theory failed: {type(e).__name__}: {e}"
+    res.timing["total"] = timer.seconds
+    return res
+
+
+def _solve(res: SpectralTheoryResult, problem: Problem, quad: QuadSpec, threshold: bool) -> None:
+    """The stages of :func:`spectral`, each filling ``res``; a stage that ends the solve sets the status."""
+    stage = _measure_stage(res, problem, quad)
+    if stage is None:
+        return
+    rule, meas = stage
+    alpha = problem.alpha
+    if threshold:
+        res.alpha_c = (
+            _threshold_scan(problem, rule) if _alpha_dependent(problem, rule) else _threshold_from_measure(meas)
+        )
+    lbar = _bulk_stage(res, meas, alpha)
+    if not _margin(meas, alpha, lbar) > 0:
+        _no_outlier(res, problem.T, alpha, lbar == meas.tau, threshold)
+        return
+    ls = _l_star(meas, alpha, lbar)
+    if ls is None:
+        res.status, res.message = Status.FAILED, "could not bracket l_star"
+        return
+    _outlier_stage(res, meas, alpha, ls)
+
+
+def _measure_stage(res: SpectralTheoryResult, problem: Problem, quad: QuadSpec):
+    """(rule, measure): the quadrature rule and the spectral measure (also ``res.measure``); None
+    (status set) if T does not fit."""
+    T = problem.T
+    if not np.isfinite(T.sup):
+        res.status = Status.NOT_APPLICABLE
+        res.message = (
+            f"preprocess {T.name!r} has sup T = inf: the spectral theory needs sup T < inf "
+            "(the top eigenvector localises on the largest labels as d -> inf)"
+        )
+        res.alpha_c = math.nan
+        return None
+    rule = moment_rule(problem.model_obj, T.breakpoints, quad)
+    res.n_nodes = rule.size
+    meas, msg = _build_measure(T, rule)
+    if meas is None:
+        res.status = Status.FAILED if "NaN" in msg or "exceeds" in msg else Status.NOT_APPLICABLE
+        res.message = msg
+        res.alpha_c = math.inf if res.status == Status.NOT_APPLICABLE else math.nan
+        return None
+    res.measure = meas
+    res.tau = meas.tau
+    try:
+        res.kappa = problem.kappa_value()
+    except ValueError:
+        res.kappa = math.nan
+    return rule, meas
+
+
+def _bulk_stage(res: SpectralTheoryResult, meas: SpectralMeasure, alpha: float) -> float:
+    """l_bar = argmin psi and the bulk edge psi(l_bar) (``res.l_bar``, ``res.bulk_edge``)."""
+    lbar = _l_bar(meas, alpha)
+    res.l_bar = lbar
+    with np.errstate(all="ignore"):
+        res.bulk_edge = float(meas.psi(lbar, alpha))
+    if not np.isfinite(res.bulk_edge):
+        res.bulk_edge = float(meas.psi(lbar + 1e-13 * max(1.0, abs(lbar)), alpha))
+    return lbar
+
+
+def _no_outlier(res: SpectralTheoryResult, T, alpha: float, at_sup: bool, threshold: bool) -> None:
+    """Below the transition: rho = 0, top eigenvalue = bulk edge; BELOW_THRESHOLD or NOT_APPLICABLE."""
+    res.top_eigenvalue = res.bulk_edge
+    res.rho = res.rho_sq = 0.0
+    res.passed = False
+    edge = "; psi' >= 0 on the whole domain (l_bar = sup T): finite-d overlaps converge slowly here" if at_sup else ""
+    if np.isfinite(res.alpha_c) or not threshold:
+        res.status = Status.BELOW_THRESHOLD
+        res.message = (
+            f"below the spectral threshold: alpha = {alpha:g} <= alpha_c = {res.alpha_c:.6g} for "
+            f"T = {T.name!r}; no outlier, rho = 0, top eigenvalue = bulk edge{edge}"
+        )
+    else:
+        res.status = Status.NOT_APPLICABLE
+        res.message = (
+            f"T = {T.name!r} never produces an outlier for this model (no alpha passes the "
+            f"transition phi(l_bar) > psi(l_bar)){edge}"
+        )
+
+
+def _l_star(meas: SpectralMeasure, alpha: float, lbar: float):
+    """The root l_star of psi(l) = phi(l) on (l_bar, inf) (brentq), or None if it cannot be bracketed."""
+    F = lambda l: meas.psi(l, alpha) - meas.phi(l)  # noqa: E731
+    scale = max(1.0, abs(lbar))
+    lo = lbar if lbar > meas.tau else lbar + 1e-13 * scale
+    d = scale
+    while F(lbar + d) <= 0:
+        d *= 2.0
+        if d > 1e14 * scale:
+            return None
+    return brentq(F, lo, lbar + d, xtol=_XTOL * scale, rtol=1e-15, maxiter=500)
+
+
+def _outlier_stage(res: SpectralTheoryResult, meas: SpectralMeasure, alpha: float, ls: float) -> None:
+    """Top eigenvalue, overlap and the static cavity quantities of §1.2 at l_star (with their identities)."""
+    S1, A, P1, P2 = meas.sums(ls)
+    dpsi = 1.0 / alpha - A
+    dphi = -P2
+    lam1 = ls * (1.0 / alpha + S1)
+    res.l_star = ls
+    res.psi_prime, res.phi_prime = dpsi, dphi
+    res.passed = bool(dpsi > 0)
+    if not res.passed:
+        res.status = Status.BELOW_THRESHOLD
+        res.message = f"psi'(l_star) = {dpsi:.3g} <= 0: no outlier (alpha_c = {res.alpha_c:.6g})"
+        res.top_eigenvalue = res.bulk_edge
+        return
+    rho_sq = dpsi / (dpsi - dphi)
+    rho = math.sqrt(rho_sq)
+    R = 1.0 / ls
+    res.top_eigenvalue = lam1
+    res.rho_sq, res.rho, res.R_S = rho_sq, rho, R
+    res.R_g = ls * S1  # E[T/(1 - R T)]
+    res.B0 = alpha * A  # alpha R^2 E[T^2/(1-RT)^2] = alpha E[T^2/(l-T)^2]
+    res.B2 = alpha * P2
+    res.mu_S = rho * ls * (P1 - S1)  # rho E[T(z^2-1)/(1-RT)]
+    res.Sigma_SS = (rho_sq * res.B2 + (1 - rho_sq) * res.B0) / R**2  # alpha E[(T u)^2]
+    phi_l = ls * P1
+    checks = [
+        (lam1 - phi_l) / max(1.0, abs(lam1)),
+        R * alpha * (lam1 - res.R_g) - 1.0,
+        (res.mu_S - rho / (alpha * R)) / max(1.0, abs(res.mu_S)),
+        (res.Sigma_SS - (1 - rho_sq) / R**2) * R**2,
+        rho_sq - (1 - res.B0) / (1 - res.B0 + res.B2),
+    ]
+    res.identity_residual = float(np.max(np.abs(checks)))
+    res.status = Status.SUCCESS
+    res.message = (
+        f"outlier: lambda_1 = {lam1:.6g} > bulk edge {res.bulk_edge:.6g}; rho^2 = {rho_sq:.6g} "
+        f"(alpha = {alpha:g} > alpha_c = {res.alpha_c:.6g})"
+    )
+    if res.identity_residual > 1e-8:
+        res.message += f"; WARNING: cavity identities hold only to {res.identity_residual:.1e}"
+
+
+# ------------------------------------------------------------------------------------------------ threshold
+def spectral_threshold(
+    problem: Union[Problem, Model, str], T=None, quad: QuadSpec = DEFAULT_QUAD, noise: float = 0.0
+) -> float:
+    """Weak-recovery threshold alpha_c: the smallest alpha with phi(l_bar) > psi(l_bar) (docs/theory.md §1.1).
+
+    Called as ``spectral_threshold(problem)`` or ``spectral_threshold(model, T)`` (model a
+    Model or registered name, T a spec string or Preprocessing).  For T independent of alpha
+    the root is found in the l_bar parametrisation (alpha = 1/E[T^2/(l-T)^2] and
+    E[T(z^2-1)/(l-T)] = E[T^2/(l-T)^2] at the threshold; brentq); for T that depends on alpha
+    (e.g. 'mm', c = sqrt(alpha)) T is re-resolved at every alpha and the margin is root-found in
+    alpha (log-grid scan on [1e-3, 1e4], then brentq).  Returns inf if no alpha passes and nan if
+    the theory does not apply (sup T = inf).
+    """
+    if not isinstance(problem, Problem):
+        if T is None:
+            raise ValueError("spectral_threshold(model, T) needs the preprocessing T")
+        kw = dict(model=problem, preprocess=T)
+        if isinstance(problem, str):
+            kw["noise"] = noise
+        problem = _problem_for(kw)
+    Tp = problem.T
+    if not np.isfinite(Tp.sup):
+        return math.nan
+    rule = moment_rule(problem.model_obj, Tp.breakpoints, quad)
+    if _alpha_dependent(problem, rule):
+        return _threshold_scan(problem, rule)
+    meas, msg = _build_measure(Tp, rule)
+    if meas is None:
+        return math.inf
+    return _threshold_from_measure(meas)
+
+
+def _problem_for(kw: dict) -> Problem:
+    import warnings
+
+    for a in (3.0, 10.0, 100.0):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return Problem(alpha=a, **kw)
+        except ValueError:
+            continue
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return Problem(alpha=3.0, **kw)
+
+
+def optimal_preprocessing(model: Union[Model, str], noise: float = 0.0, quad: QuadSpec = DEFAULT_QUAD):
+    """The Luo-Alghamdi-Lu optimal preprocessing T*(y) = 1 - 1/E[z^2 | y] and its threshold.
+
+    E[z^2|y] is :func:`sidmft.preprocess.conditional_z2` (closed forms for the noiseless
+    built-ins, exact two-point values for binary models, a fine-grid posterior average
+    otherwise) -- the same T as ``preprocess='lal'``.
+
+    Returns
+    -------
+    (Preprocessing, float)
+        T* (name 'lal') and its alpha_c (inf if T* is constant, e.g. symmetric binary models).
+    """
+    from ...models import get_model
+
+    m = get_model(model, noise) if isinstance(model, str) else model
+    T = get_preprocessing("lal", m, 1.0)
+    p = _problem_for(dict(model=m, preprocess="lal"))
+    return T, spectral_threshold(p, quad=quad)
+
+
+# ------------------------------------------------------------------------------------------------ laws
+def sample_side_law(problem_or_result, quad: QuadSpec = DEFAULT_QUAD) -> SampleSideLaw:
+    """The §1.3 sample-side law for a problem (or an existing SpectralTheoryResult).
+
+    Raises ValueError below the threshold (the law of the spectral seed is undefined there)."""
+    res = (
+        problem_or_result
+        if isinstance(problem_or_result, SpectralTheoryResult)
+        else spectral(problem_or_result, quad=quad, threshold=False)
+    )
+    if not res.passed:
+        raise ValueError(f"sample-side law needs an outlier (status {res.status.label}): {res.message}")
+    p = res.problem
+    k = res.kappa if np.isfinite(res.kappa) else 1.0
+    return SampleSideLaw(rho=res.rho, R_S=res.R_S, kappa=k, T=p.T, model=p.model_obj, quad=quad)
+
+
+def parameter_side_law(problem_or_result, quad: QuadSpec = DEFAULT_QUAD) -> ParameterSideLaw:
+    """The §1.3 parameter-side law (x*_j, v_j) for a problem or SpectralTheoryResult."""
+    res = (
+        problem_or_result
+        if isinstance(problem_or_result, SpectralTheoryResult)
+        else spectral(problem_or_result, quad=quad, threshold=False)
+    )
+    k = res.kappa if np.isfinite(res.kappa) else 1.0
+    return ParameterSideLaw(rho=res.rho, kappa=k)
