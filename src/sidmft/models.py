@@ -28,7 +28,7 @@ Register a new link with :func:`register_model`::
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Optional
@@ -46,6 +46,7 @@ __all__ = [
     "get_model",
     "available_models",
     "MODELS",
+    "DEFAULT_MODEL",
 ]
 
 
@@ -55,6 +56,11 @@ class Model:
 
     name: str
     noise: float = 0.0
+
+    #: y depends on z only through |z| (declared; the complex design measures such models)
+    @property
+    def even(self) -> bool:
+        return False
 
     # -- interface -------------------------------------------------------
     def sample(self, z: np.ndarray, rng: np.random.Generator) -> np.ndarray:  # pragma: no cover
@@ -119,6 +125,18 @@ class AdditiveModel(Model):
 
     link: Callable[[np.ndarray], np.ndarray] = field(default=lambda z: z, compare=False)
     kinks: tuple[float, ...] = ()
+    symmetric: Optional[bool] = None
+    description: str = ""
+
+    @property
+    def even(self) -> bool:
+        """g(-z) = g(z): declared (``symmetric``), else checked on a grid of z in [-6, 6]."""
+        if self.symmetric is not None:
+            return bool(self.symmetric)
+        z = np.linspace(0.0, 6.0, 241)
+        with np.errstate(all="ignore"):
+            a, b = np.asarray(self.link(z), dtype=float), np.asarray(self.link(-z), dtype=float)
+        return bool(np.all(np.isfinite(a)) and np.allclose(a, b, rtol=1e-12, atol=1e-12))
 
     def sample(self, z, rng):
         y = self.link(np.asarray(z))
@@ -150,6 +168,7 @@ class BinaryModel(Model):
     """
 
     prob: Optional[Callable[[np.ndarray, float], np.ndarray]] = field(default=None, compare=False)
+    description: str = ""
 
     def _p(self, z):
         return np.clip(np.asarray(self.prob(np.asarray(z, dtype=float), self.noise), dtype=float), 0.0, 1.0)
@@ -178,56 +197,78 @@ def _logistic_prob(z, noise):
     return expit(z / noise)
 
 
-# name -> factory(noise) -> Model
-MODELS: dict[str, Callable[[float], Model]] = {}
-
-
-def _make_model(name: str, kind: str, link: Callable, kinks: tuple, noise: float) -> Model:
-    if kind == "additive":
-        return AdditiveModel(name, float(noise), link, kinks)
-    return BinaryModel(name, float(noise), link)
+# name -> the registered Model at noise 0 (get_model binds the noise level)
+MODELS: dict[str, Model] = {}
 
 
 def register_model(
-    name: str,
-    link: Callable,
+    model,
+    link: Optional[Callable] = None,
     *,
     kind: str = "additive",
     kinks: tuple[float, ...] = (),
+    even: Optional[bool] = None,
+    description: str = "",
     overwrite: bool = False,
-) -> None:
-    """Register a model under ``name``.
+) -> Model:
+    """Register a model: a :class:`Model` (its noise is set per problem), or a name and its link.
 
     Parameters
     ----------
-    name : str
-        Registry key (used by :class:`~sidmft.Problem` and the CLI ``--model``).
+    model : str or Model
+        Registry key (used by :class:`~sidmft.Problem` and the CLI ``--model``), or a declaration.
     link : callable
         ``kind="additive"``: vectorised g(z), and y = g(z) + noise * eps.
         ``kind="binary"``: vectorised p(z, noise) = P(y = +1 | z).
     kind : {"additive", "binary"}
     kinks : tuple of float
         z-values where g (or p) is not smooth; used as quadrature breakpoints.
+    even : bool, optional
+        g(-z) = g(z) (y depends on |z| only; complex designs need it).  Checked on a grid when not given.
+    description : str
+        One line for the documentation.
     overwrite : bool
         Replace an existing entry of the same name.
+
+    Returns
+    -------
+    Model
+        The declaration (at noise 0).
+
+    Notes
+    -----
+    Registrations live in the process that runs them: a Dask worker knows a model only when the module that
+    registers it is imported there (put the call at import time of a module the workers import).
     """
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"model name must be a non-empty string, got {name!r}")
-    if name in MODELS and not overwrite:
-        raise ValueError(f"model {name!r} is already registered (pass overwrite=True to replace it)")
-    if not callable(link):
-        raise TypeError(f"link for model {name!r} must be callable, got {type(link).__name__}")
-    if kind not in ("additive", "binary"):
-        raise ValueError(f"kind must be one of 'additive', 'binary'; got {kind!r}")
-    MODELS[name] = functools.partial(_make_model, name, kind, link, tuple(kinks))
+    if isinstance(model, Model):
+        if link is not None:
+            raise TypeError("register_model takes a Model or a name and a link, not both")
+        decl = dataclasses.replace(model, noise=0.0)
+    else:
+        name = model
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"model name must be a non-empty string, got {name!r}")
+        if not callable(link):
+            raise TypeError(f"link for model {name!r} must be callable, got {type(link).__name__}")
+        if kind not in ("additive", "binary"):
+            raise ValueError(f"kind must be one of 'additive', 'binary'; got {kind!r}")
+        if kind == "additive":
+            decl = AdditiveModel(name, 0.0, link, tuple(kinks), even, description)
+        else:
+            decl = BinaryModel(name, 0.0, link, description)
+    if decl.name in MODELS and not overwrite:
+        raise ValueError(f"model {decl.name!r} is already registered (pass overwrite=True to replace it)")
+    MODELS[decl.name] = decl
+    return decl
 
 
 def available_models() -> list[str]:
+    """Names of the registered models (sorted)."""
     return sorted(MODELS)
 
 
-def get_model(name: str, noise: float = 0.0) -> Model:
-    """Instantiate the registered model ``name`` with noise level ``noise``."""
+def get_model(name, noise: float = 0.0) -> Model:
+    """The registered model ``name`` at noise level ``noise`` (a :class:`Model` is returned as it is)."""
     if isinstance(name, Model):
         return name
     if name not in MODELS:
@@ -235,10 +276,13 @@ def get_model(name: str, noise: float = 0.0) -> Model:
     noise = float(noise)
     if not np.isfinite(noise) or noise < 0:
         raise ValueError(f"noise must be a finite number >= 0; got {noise!r}")
-    return MODELS[name](noise)
+    return dataclasses.replace(MODELS[name], noise=noise)
 
 
-register_model("phase-retrieval", lambda z: z * z)
-register_model("linear", lambda z: z)
-register_model("relu", lambda z: np.maximum(z, 0.0), kinks=(0.0,))
-register_model("logistic", _logistic_prob, kind="binary")
+#: the model of a Problem that names none
+DEFAULT_MODEL = "phase-retrieval"
+
+register_model("phase-retrieval", lambda z: z * z, even=True, description="y = z^2 + noise")
+register_model("linear", lambda z: z, even=False, description="y = z + noise")
+register_model("relu", lambda z: np.maximum(z, 0.0), kinks=(0.0,), even=False, description="y = max(z, 0) + noise")
+register_model("logistic", _logistic_prob, kind="binary", description="y = +-1 with P(y = 1 | z) = sigmoid(z / noise)")

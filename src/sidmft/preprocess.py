@@ -19,6 +19,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Optional
 
 import numpy as np
 
@@ -120,14 +121,27 @@ def conditional_z2(model: Model) -> Callable[[np.ndarray], np.ndarray]:
 PREPROCESSINGS: dict[str, Callable] = {}
 
 
-def register_preprocessing(name: str, factory: Callable, overwrite: bool = False) -> None:
-    """Register ``factory(arg, model, alpha) -> Preprocessing`` under ``name``.
-
-    ``arg`` is the text after ``:`` in the spec string (``None`` if absent).
-    """
+def register_preprocessing(preprocessing, factory: Optional[Callable] = None, *, overwrite: bool = False):
+    """Register a preprocessing: a fixed :class:`Preprocessing` (its name is the spec), or a name and
+    ``factory(arg, model, alpha) -> Preprocessing`` (``arg`` is the text after ``:`` in the spec string, None if
+    absent); returns what was registered.  Like every registration it must run on each Dask worker too (at
+    import time of a module the workers import)."""
+    if isinstance(preprocessing, Preprocessing):
+        if factory is not None:
+            raise TypeError("register_preprocessing takes a Preprocessing or a name and a factory, not both")
+        fixed = preprocessing
+        name = fixed.name
+        factory = lambda arg, model, alpha: fixed  # noqa: E731
+    else:
+        name = preprocessing
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"preprocessing name must be a non-empty string, got {name!r}")
+        if not callable(factory):
+            raise TypeError(f"factory of preprocessing {name!r} must be callable")
     if name in PREPROCESSINGS and not overwrite:
         raise ValueError(f"preprocessing {name!r} is already registered (pass overwrite=True)")
     PREPROCESSINGS[name] = factory
+    return preprocessing if isinstance(preprocessing, Preprocessing) else factory
 
 
 def _need_arg(name, arg):

@@ -25,39 +25,45 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-from .algorithms import ALGORITHMS, PARAMETERS, Algorithm, StepSchedule, get_algorithm
-from .losses import Loss, get_loss
-from .models import Model, get_model
+from .algorithms import ALGORITHMS, DEFAULT_ALGORITHM, Algorithm, StepSchedule, get_algorithm
+from .losses import DEFAULT_LOSS, Loss, get_loss
+from .models import DEFAULT_MODEL, Model, get_model
+from .parameters import get_parameter
 from .preprocess import Preprocessing, get_preprocessing
 
-__all__ = ["Problem", "INITS"]
+__all__ = ["Problem", "INITS", "FIELDS"]
 
 INITS = ("spectral", "random", "given", "linear")
+#: number fields: real signals and designs, or complex ones (complex Wirtinger flow, docs/theory.md §7)
+FIELDS = ("real", "complex")
 
 #: fields that define the problem (recorded in every result file)
-_BASE_FIELDS = ("model", "noise", "loss", "preprocess", "alpha", "lam", "eta", "steps", "init", "kappa", "m0", "q0")
-#: fields of the first-order method (sidmft.algorithms)
-ALGORITHM_FIELDS = ("algorithm", "beta", "batch", "temperature", "eta_schedule")
+_BASE_FIELDS = (
+    "model",
+    "noise",
+    "loss",
+    "preprocess",
+    "alpha",
+    "lam",
+    "eta",
+    "steps",
+    "init",
+    "kappa",
+    "m0",
+    "q0",
+    "field",
+)
+#: fields of the first-order method (sidmft.algorithms); ``params`` holds the values of a method's own
+#: parameters that have no field (e.g. a registered method's ``delta``)
+ALGORITHM_FIELDS = ("algorithm", "beta", "batch", "temperature", "eta_schedule", "params")
+#: method parameters with a field of their own
+_PARAMETER_FIELDS = ("beta", "batch", "temperature")
 PROBLEM_FIELDS = _BASE_FIELDS + ALGORITHM_FIELDS
 
 
-def _check_number(name, value, lo=None, hi=None, lo_open=False, integer=False):
-    try:
-        v = int(value) if integer else float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a {'whole ' if integer else ''}number; got {value!r}") from None
-    if integer and float(value) != v:
-        raise ValueError(f"{name} must be a whole number; got {value!r}")
-    if not math.isfinite(v):
-        raise ValueError(f"{name} must be finite; got {value!r}")
-    if lo is not None and (v < lo or (lo_open and v == lo)):
-        rng = f"{'>' if lo_open else '>='} {lo}"
-        if hi is not None:
-            rng += f" and <= {hi}"
-        raise ValueError(f"{name} must be {rng}; got {value!r}")
-    if hi is not None and v > hi:
-        raise ValueError(f"{name} must be <= {hi}; got {value!r}")
-    return v
+def _check_number(name, value):
+    """``value`` validated against the parameter table (:mod:`sidmft.parameters`) entry ``name``."""
+    return get_parameter(name).check(value)
 
 
 def _mean_label(model: Model) -> float:
@@ -116,16 +122,24 @@ class Problem:
     temperature : float >= 0, optional
         Temperature tau of ``langevin`` (noise sqrt(2 eta_t tau) xi^t).
     eta_schedule : str or sequence of float, optional
-        Step sizes eta_t (:class:`sidmft.algorithms.StepSchedule`): ``None``/``"constant"``,
+        Step sizes eta_t (:class:`sidmft.schedules.StepSchedule`): ``None``/``"constant"``,
         ``"step:FACTOR:EVERY"``, ``"cosine:ETA_MIN"`` (both start at ``eta``) or an explicit list of
         ``steps`` step sizes.
+    params : mapping, optional
+        Values of the method's own parameters that have no field here (a registered method's parameters,
+        :func:`sidmft.register_parameter`); the built-in ``beta``, ``batch``, ``temperature`` may be given
+        either way.  Parameters with a default may be left out.
+    field : {"real", "complex"}
+        ``"complex"``: complex Gaussian design a_i ~ CN(0, I/d), complex signal, y = f(|a^H x*|), the loss a
+        function of |r| (complex Wirtinger flow, docs/theory.md §7).  Needs a model whose label depends on
+        |z| only and an even loss (both declared).
     x0 : array, optional
         Initial vector for ``init="given"`` (length d, in the §0 scaling).
     """
 
-    model: Union[str, Model] = "phase-retrieval"
+    model: Union[str, Model] = DEFAULT_MODEL
     noise: float = 0.0
-    loss: Union[str, Loss] = "intensity"
+    loss: Union[str, Loss] = DEFAULT_LOSS
     preprocess: Union[str, Preprocessing, None] = None
     alpha: float = 3.0
     lam: float = 0.1
@@ -135,20 +149,22 @@ class Problem:
     kappa: Union[float, str] = 1.0
     m0: Optional[float] = None
     q0: Optional[float] = None
-    algorithm: Union[str, Algorithm] = "gd"
+    algorithm: Union[str, Algorithm] = DEFAULT_ALGORITHM
     beta: Optional[float] = None
     batch: Optional[float] = None
     temperature: Optional[float] = None
     eta_schedule: Union[str, tuple, list, None] = None
     x0: Optional[np.ndarray] = field(default=None, compare=False, repr=False)
+    params: Optional[Any] = None
+    field: str = "real"
 
     def __post_init__(self):
         s = object.__setattr__
-        s(self, "alpha", _check_number("alpha", self.alpha, 0, lo_open=True))
-        s(self, "lam", _check_number("lam", self.lam, 0))
-        s(self, "eta", _check_number("eta", self.eta, 0, lo_open=True))
-        s(self, "noise", _check_number("noise", self.noise, 0))
-        s(self, "steps", _check_number("steps", self.steps, 0, 10**7, integer=True))
+        s(self, "alpha", _check_number("alpha", self.alpha))
+        s(self, "lam", _check_number("lam", self.lam))
+        s(self, "eta", _check_number("eta", self.eta))
+        s(self, "noise", _check_number("noise", self.noise))
+        s(self, "steps", _check_number("steps", self.steps))
         model = get_model(self.model, self.noise)
         if isinstance(self.model, Model):
             s(self, "noise", model.noise)
@@ -159,12 +175,12 @@ class Problem:
             if self.kappa != "empirical":
                 raise ValueError(f"kappa must be a number > 0 or 'empirical'; got {self.kappa!r}")
         else:
-            s(self, "kappa", _check_number("kappa", self.kappa, 0, lo_open=True))
+            s(self, "kappa", _check_number("kappa", self.kappa))
         if self.init == "random":
             if self.m0 is None or self.q0 is None:
                 raise ValueError("init='random' needs m0 (overlap <x0,x*>/d) and q0 (||x0||^2/d)")
-            s(self, "q0", _check_number("q0", self.q0, 0, lo_open=True))
-            m0 = _check_number("m0", self.m0)
+            s(self, "q0", _check_number("q0", self.q0))
+            m0 = get_parameter("m0").check(self.m0)
             if m0 * m0 > self.q0 * (1 + 1e-12):
                 raise ValueError(
                     f"m0 must satisfy m0^2 <= q0 (Cauchy-Schwarz), i.e. |m0| <= {math.sqrt(self.q0):g}; "
@@ -185,6 +201,7 @@ class Problem:
         elif self.x0 is not None:
             raise ValueError(f"x0 is only used with init='given' (init is {self.init!r})")
         self._check_algorithm()
+        self._check_field(model, loss)
         if self.preprocess is None:
             s(self, "preprocess", "identity" if self.init == "linear" else "lal")
         if self.kappa == "empirical" and self.init in ("spectral", "linear"):
@@ -213,29 +230,60 @@ class Problem:
             s(self, "preprocess", T.name)
 
     def _check_algorithm(self):
-        """Validate algorithm, its parameters (beta, batch, temperature) and eta_schedule."""
+        """Validate the algorithm, its parameters (fields beta, batch, temperature and ``params``) against the
+        parameter table, and eta_schedule."""
         s = object.__setattr__
         alg = get_algorithm(self.algorithm)
         s(self, "algorithm", alg.name)
-        for name, allowed in PARAMETERS.items():
+        given = dict(self.params or {})
+        for name in _PARAMETER_FIELDS:
             v = getattr(self, name)
+            if v is not None and name in given:
+                raise ValueError(f"{name} is given twice (as a field and in params)")
+            if v is not None:
+                given[name] = v
+        for name in given:
             if name not in alg.parameters:
-                if v is not None:
-                    users = [a.name for a in ALGORITHMS.values() if name in a.parameters]
-                    raise ValueError(
-                        f"{name} is only used by algorithm {' or '.join(users)} (algorithm is {alg.name!r})"
-                    )
-                continue
+                users = [a.name for a in ALGORITHMS.values() if name in a.parameters]
+                who = f"algorithm {' or '.join(users)}" if users else "no registered algorithm"
+                raise ValueError(f"{name} is only used by {who} (algorithm is {alg.name!r})")
+        values = {}
+        for name in alg.parameters:
+            par = get_parameter(name)
+            v = given.get(name, par.default)
             if v is None:
-                raise ValueError(f"algorithm={alg.name!r} needs {allowed}")
-            v = _check_number(name, v)
-            bad = {"beta": not 0 <= v < 1, "batch": not 0 < v <= 1, "temperature": v < 0}[name]
-            if bad:
-                raise ValueError(f"{name} must be {allowed.split(' ', 1)[1]}; got {v!r}")
-            s(self, name, v)
+                raise ValueError(f"algorithm={alg.name!r} needs {name} {par.range_text}")
+            values[name] = par.check(v)
+        for name in _PARAMETER_FIELDS:
+            s(self, name, values.get(name) if name in given else None)
+        extra = {k: values[k] for k in values if k not in _PARAMETER_FIELDS and k in given}
+        s(self, "params", extra or None)
+        s(self, "_values", values)
         schedule = StepSchedule.parse(self.eta_schedule)
         schedule.check(self.eta, self.steps)
         s(self, "eta_schedule", schedule.spec)
+
+    def _check_field(self, model: Model, loss: Loss) -> None:
+        """field in FIELDS; a complex design needs a model with y = f(|z|) and an even loss."""
+        if self.field not in FIELDS:
+            raise ValueError(f"field must be one of {list(FIELDS)}; got {self.field!r}")
+        if self.field != "complex":
+            return
+        if not model.even:
+            raise ValueError(
+                f"field='complex' needs a model whose label depends on |z| only (y = f(|a^H x*|)); model "
+                f"{model.name!r} is not even (a real signal measured through a complex design is not covered)"
+            )
+        loss.check_complex()
+        if self.init == "given":
+            raise ValueError(
+                "field='complex' with init='given' is not supported (give a real start or use another init)"
+            )
+
+    @property
+    def method_values(self) -> dict:
+        """The method's parameter values, {name: value} (defaults filled in)."""
+        return dict(self.__dict__["_values"])
 
     # -- resolved objects ----------------------------------------------------------
     @property
@@ -284,11 +332,13 @@ class Problem:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict of the defining fields (x0 is not included).  The fields of the
-        method (``ALGORITHM_FIELDS``) appear only where they differ from plain GD at a constant step,
-        so the description (and every hash of it, e.g. sweep point seeds) of a GD problem is as before."""
+        """Plain JSON-able dict of the defining fields (x0 is not included).  The fields of the method
+        (``ALGORITHM_FIELDS``) appear only where they differ from plain GD at a constant step, so the
+        description (and every hash of it) of a GD problem does not grow with the method table."""
         d = {k: getattr(self, k) for k in _BASE_FIELDS}
-        d.update({k: getattr(self, k) for k in ALGORITHM_FIELDS if getattr(self, k) not in (None, "gd")})
+        d.update({k: getattr(self, k) for k in ALGORITHM_FIELDS if getattr(self, k) not in (None, DEFAULT_ALGORITHM)})
+        if "params" in d:
+            d["params"] = dict(sorted(d["params"].items()))
         return d
 
     @classmethod
@@ -296,4 +346,4 @@ class Problem:
         return cls(**{k: d[k] for k in PROBLEM_FIELDS if k in d and d[k] is not None})
 
     def __hash__(self):
-        return hash(tuple(self.to_dict().items()))
+        return hash(tuple((k, tuple(v.items()) if isinstance(v, dict) else v) for k, v in self.to_dict().items()))

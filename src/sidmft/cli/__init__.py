@@ -76,76 +76,146 @@ def _float_or_empirical(value):
         raise click.BadParameter("must be a number > 0 or 'empirical'") from None
 
 
-_BASE_FLAGS = ("model", "noise", "loss", "preprocess", "alpha", "lam", "eta", "steps", "kappa", "init", "m0", "q0")
+_BASE_FLAGS = (
+    "model",
+    "noise",
+    "loss",
+    "preprocess",
+    "alpha",
+    "lam",
+    "eta",
+    "steps",
+    "kappa",
+    "init",
+    "m0",
+    "q0",
+    "field",
+)
 #: flags of the first-order method; left out of the Problem (its defaults) when not given
-_ALGORITHM_FLAGS = ("algorithm", "beta", "batch", "temperature", "eta_schedule")
+_ALGORITHM_FLAGS = ("algorithm", "beta", "batch", "temperature", "eta_schedule", "params")
 PROBLEM_FLAGS = _BASE_FLAGS + _ALGORITHM_FLAGS
 
 
+def _help(name: str, extra: str = "") -> str:
+    """The help text of a number flag, from the parameter table (:mod:`sidmft.parameters`)."""
+    from ..parameters import get_parameter
+
+    par = get_parameter(name)
+    return f"{par.help[:1].upper()}{par.help[1:]} ({par.range_text}){extra}."
+
+
+def _choices_help(what: str, names) -> str:
+    return f"{what}: {', '.join(names)} (registered names)."
+
+
+def _method_help(name: str) -> str:
+    """Help of a method parameter's flag: its range and the registered methods that use it."""
+    from ..algorithms import ALGORITHMS
+
+    users = [a.name for a in ALGORITHMS.values() if name in a.parameters]
+    return _help(name, "; " + ", ".join(users) if users else "")
+
+
+def _algorithm_help() -> str:
+    from ..algorithms import ALGORITHMS, DEFAULT_ALGORITHM
+
+    parts = [f"{a.name}" + (f" ({', '.join(a.parameters)})" if a.parameters else "") for a in ALGORITHMS.values()]
+    return "First-order method: " + ", ".join(parts) + f" [default: {DEFAULT_ALGORITHM}]."
+
+
+def _parse_params(values) -> dict:
+    out = {}
+    for item in values or ():
+        name, sep, v = str(item).partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"--param must be NAME=VALUE; got {item!r}")
+        try:
+            out[name.strip()] = float(v)
+        except ValueError:
+            raise click.BadParameter(f"--param {name.strip()}: value {v!r} is not a number") from None
+    return out
+
+
 def problem_options(fn=None, *, alpha_type=float):
-    """Decorator adding the shared problem flags.
+    """Decorator adding the shared problem flags (help texts from the registries and the parameter table).
 
     ``alpha_type`` lets a subcommand accept a list/range for ``--alpha`` (as a string)."""
+    from ..losses import DEFAULT_LOSS, available_losses
+    from ..models import DEFAULT_MODEL, available_models
+    from ..preprocess import PREPROCESSINGS
 
     def deco(f):
         opts = [
             click.option(
                 "--model",
-                default="phase-retrieval",
+                default=DEFAULT_MODEL,
                 show_default=True,
-                help="Model (link + noise): phase-retrieval, linear, relu, logistic or a registered name.",
+                help=_choices_help("Model (link + noise)", available_models()),
             ),
             click.option(
                 "--noise",
                 default=0.0,
                 show_default=True,
                 type=float,
-                help="Noise level (additive std; temperature for logistic).",
+                help=_help("noise", "; temperature for binary models"),
             ),
             click.option(
                 "--loss",
-                default="intensity",
+                default=DEFAULT_LOSS,
                 show_default=True,
-                help="Loss: intensity, amplitude, square, logistic or a registered name.",
+                help=_choices_help("Loss", available_losses()),
             ),
             click.option(
                 "--preprocess",
                 default=None,
-                help="Preprocessing T: lal, mm, clip:C, trim:C, identity [default: lal; identity for --init linear].",
+                help=f"Preprocessing T: {', '.join(sorted(PREPROCESSINGS))} (clip:C, trim:C with a level) "
+                "[default: lal; identity for --init linear].",
             ),
             click.option(
                 "--alpha",
                 default="3.0" if alpha_type is str else 3.0,
                 show_default=True,
                 type=alpha_type,
-                help="Sample ratio n/d.",
+                help=_help("alpha"),
             ),
-            click.option("--lam", default=0.1, show_default=True, type=float, help="Ridge penalty lambda >= 0."),
-            click.option("--eta", default=0.1, show_default=True, type=float, help="GD step size eta > 0."),
-            click.option("--steps", default=50, show_default=True, type=int, help="Number of GD steps."),
+            click.option("--lam", default=0.1, show_default=True, type=float, help=_help("lam")),
+            click.option(
+                "--eta", default=0.1, show_default=True, type=float, help=_help("eta", "; the base step of a schedule")
+            ),
+            click.option("--steps", default=50, show_default=True, type=int, help=_help("steps")),
             click.option(
                 "--kappa",
                 default="1.0",
                 show_default=True,
-                help="Norm of the spectral start, or 'empirical' (sqrt(mean y)).",
+                help="Norm of the spectral or linear start (> 0), or 'empirical' (sqrt(mean y)).",
             ),
             click.option(
                 "--init",
                 default="spectral",
                 show_default=True,
                 type=click.Choice(["spectral", "random", "linear"]),
-                help="Initialisation (linear: x0 along A^T T(y), simulation only).",
+                help="Initialisation: spectral (top eigenvector of D), random (x0 independent of the data, with "
+                "--m0, --q0) or linear (x0 along A^T T(y)); the simulator and the DMFT run all three.",
             ),
-            click.option("--m0", default=None, type=float, help="Initial overlap <x0,x*>/d (init=random)."),
-            click.option("--q0", default=None, type=float, help="Initial squared norm ||x0||^2/d (init=random)."),
+            click.option("--m0", default=None, type=float, help=_help("m0", "; init=random")),
+            click.option("--q0", default=None, type=float, help=_help("q0", "; init=random")),
             click.option(
-                "--algorithm",
-                default=None,
-                help="First-order method: gd, heavy-ball, nesterov, sgd, langevin [default: gd].",
+                "--field",
+                default="real",
+                show_default=True,
+                type=click.Choice(["real", "complex"]),
+                help="Real or complex signal and design (complex Wirtinger flow; even models and losses).",
             ),
-            click.option("--beta", default=None, type=float, help="Momentum in [0, 1) (heavy-ball, nesterov)."),
-            click.option("--batch", default=None, type=float, help="Sample fraction in (0, 1] (sgd)."),
-            click.option("--temperature", default=None, type=float, help="Temperature >= 0 (langevin)."),
+            click.option("--algorithm", default=None, help=_algorithm_help()),
+            click.option("--beta", default=None, type=float, help=_method_help("beta")),
+            click.option("--batch", default=None, type=float, help=_method_help("batch")),
+            click.option("--temperature", default=None, type=float, help=_method_help("temperature")),
+            click.option(
+                "--param",
+                "params",
+                multiple=True,
+                help="NAME=VALUE for a parameter of a registered method that has no flag of its own (repeatable).",
+            ),
             click.option(
                 "--eta-schedule",
                 "eta_schedule",
@@ -169,6 +239,8 @@ def problem_from_options(opts: dict, **override):
     d = {k: opts[k] for k in PROBLEM_FLAGS if k in opts and not (k in _ALGORITHM_FLAGS and opts[k] is None)}
     d.update(override)
     try:
+        if "params" in d:
+            d["params"] = _parse_params(d["params"]) or None
         d["kappa"] = _float_or_empirical(d.get("kappa", 1.0))
         return Problem(**d)
     except (ValueError, TypeError, click.BadParameter) as e:

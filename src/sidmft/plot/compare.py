@@ -52,16 +52,7 @@ def _panel(a, res, n: int, name: str, label: str, logy: bool) -> None:
 def _title(res) -> str:
     """The algorithm, the problem and (spectral start) the two spectral overlaps (theory, simulation)."""
     p = res.problem
-    alg = {"gd": "GD", "heavy-ball": "heavy-ball", "nesterov": "Nesterov", "sgd": "SGD", "langevin": "Langevin"}
-    name = alg.get(p.algorithm, p.algorithm)
-    extra = {
-        "heavy-ball": ("beta", r"\beta"),
-        "nesterov": ("beta", r"\beta"),
-        "sgd": ("batch", "b"),
-        "langevin": ("temperature", r"\tau"),
-    }.get(p.algorithm)
-    if extra is not None:
-        name += rf" ($%s={getattr(p, extra[0]):g}$)" % extra[1]
+    name = p.algorithm_obj.label(p.method_values)
     eta = rf"$\eta={p.eta:g}$" if p.eta_schedule is None else f"eta schedule {p.eta_schedule}"
     head = f"{name}, {p.model}, {p.loss} loss, {p.init} start:  " + rf"$\alpha={p.alpha:g}$, $\lambda={p.lam:g}$, "
     if p.init != "spectral":

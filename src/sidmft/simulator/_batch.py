@@ -30,6 +30,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ..numerics import numba_threads
+from ..parameters import get_parameter
 from ..results import OBSERVABLES, Status
 from ._data import langevin_noise, sgd_factor
 from ._gd import Trajectory, _check_method, _divergence_message, _finish, _measure_batch, _scalar_grad
@@ -45,10 +46,10 @@ def check_lams_etas(lams, etas):
         np.atleast_1d(np.asarray(lams, dtype=float)), np.atleast_1d(np.asarray(etas, dtype=float))
     )
     lams, etas = lams.ravel().copy(), etas.ravel().copy()
-    if np.any(~np.isfinite(lams)) or np.any(lams < 0):
-        raise ValueError(f"lams must be finite and >= 0; got {lams}")
-    if np.any(~np.isfinite(etas)) or np.any(etas <= 0):
-        raise ValueError(f"etas must be finite and > 0; got {etas}")
+    for key, arr in (("lams", lams), ("etas", etas)):
+        par = get_parameter(key[:-1])
+        if not all(np.isfinite(x) and par.contains(float(x)) for x in arr):
+            raise ValueError(f"{key} must be finite and {par.range_text}; got {arr}")
     return lams, etas
 
 
@@ -138,47 +139,48 @@ class _Passes:
         return R64, O[:, :B], O[:, B:]
 
 
-#: per-trajectory parameters of :func:`run_gd_batch`: keyword -> (Problem field, allowed range)
-PER_TRAJECTORY = {
-    "betas": ("beta", "in [0, 1)", lambda v: (v >= 0) & (v < 1)),
-    "batches": ("batch", "in (0, 1]", lambda v: (v > 0) & (v <= 1)),
-    "temperatures": ("temperature", ">= 0", lambda v: v >= 0),
-}
+#: the historical per-trajectory keywords of :func:`run_gd_batch` -> method parameter
+PER_TRAJECTORY = {"betas": "beta", "batches": "batch", "temperatures": "temperature"}
 
 
-def batch_parameters(problem, B: int, **given) -> dict:
-    """{field: (B,) float array} of the method's parameters (beta, batch, temperature) per trajectory:
-    ``given[keyword]`` (broadcast to B) or the problem's value.  ValueError naming the keyword when
-    it is out of range, does not broadcast, or the method has no such parameter."""
+def batch_parameters(problem, B: int, params=None, **given) -> dict:
+    """{name: (B,) float array} of the method's parameters per trajectory: ``params[name]`` or the keyword of
+    :data:`PER_TRAJECTORY` (broadcast to B), else the problem's value.  ValueError naming the keyword when it is
+    out of the parameter's range (:mod:`sidmft.parameters`), does not broadcast, or the method has no such
+    parameter."""
     alg = problem.algorithm_obj
+    values = problem.method_values
+    wanted = {PER_TRAJECTORY[k]: (k, v) for k, v in given.items() if v is not None}
+    for name, v in (params or {}).items():
+        wanted[name] = (name, v)
     out = {}
-    for key, (field, allowed, ok) in PER_TRAJECTORY.items():
-        v = given.get(key)
-        if v is not None and field not in alg.parameters:
+    for name, (key, _) in wanted.items():
+        if name not in alg.parameters:
             raise ValueError(
-                f"{key} needs an algorithm with a {field}; algorithm {alg.name!r} has {list(alg.parameters)}"
+                f"{key} needs an algorithm with a {name}; algorithm {alg.name!r} has {list(alg.parameters)}"
             )
-        if v is None:
-            v = getattr(problem, field)
-            v = (1.0 if field == "batch" else 0.0) if v is None else v
+    for name in alg.parameters:
+        key, v = wanted.get(name, (name, values[name]))
         try:
             arr = np.broadcast_to(np.asarray(v, dtype=float).ravel(), (B,)).copy()
         except ValueError:
             raise ValueError(f"{key} must broadcast to the {B} (lam, eta) pairs; got shape {np.shape(v)}") from None
-        if not np.all(ok(arr)):
-            raise ValueError(f"{key} must be {allowed}; got {arr}")
-        out[field] = arr
+        par = get_parameter(name)
+        if not all(np.isfinite(x) and par.contains(float(x)) for x in arr):
+            raise ValueError(f"{key} must be {par.range_text}; got {arr}")
+        out[name] = arr
     return out
 
 
 class _BatchScheme:
-    """The method of ``problem`` over B columns: coefficients (a, b, A, B) per column (from its
-    beta), eta_{b,t}, the sgd batch and the Langevin temperature per column."""
+    """The method of ``problem`` over B columns: coefficients (a, b, A, B) per column (from its parameter
+    values per column), eta_{b,t}, the sgd batch and the Langevin temperature per column."""
 
     def __init__(self, problem, etas, steps, params):
         alg = problem.algorithm_obj
         self.etas_bt, self.steps = batch_etas(problem, etas, steps), steps
-        coefs = [alg.coefficients(bt if "beta" in alg.parameters else None) for bt in params["beta"]]
+        cols = [{k: float(v[j]) for k, v in params.items()} for j in range(etas.size)]
+        coefs = [alg.coefficients(c) for c in cols]
         self.a, self.b, self.A, self.B = (np.array([getattr(c, k) for c in coefs]) for k in ("a", "b", "A", "B"))
         self.reads_iterate = bool(np.all((self.a == 1.0) & (self.b == 0.0)))
         self.one_step = bool(np.all((self.A == 1.0) & (self.B == 0.0)))
@@ -280,6 +282,7 @@ def run_gd_batch(
     betas=None,
     batches=None,
     temperatures=None,
+    params=None,
 ) -> Trajectory:
     """Advance B trajectories (lams[b], etas[b]) of ``problem.algorithm`` on the same data together.
 
@@ -309,6 +312,8 @@ def run_gd_batch(
     betas, batches, temperatures : array_like, optional
         Per-trajectory beta in [0, 1), sgd batch fraction in (0, 1], Langevin temperature >= 0
         (broadcast to B; only for a method with that parameter); default: the problem's.
+    params : dict name -> array_like, optional
+        Per-trajectory values of any of the method's parameters (same rules).
 
     Returns
     -------
@@ -318,7 +323,7 @@ def run_gd_batch(
     t_start = time.perf_counter()
     lams, etas = check_lams_etas(lams, etas)
     B, steps = lams.size, problem.steps if steps is None else int(steps)
-    params = batch_parameters(problem, B, betas=betas, batches=batches, temperatures=temperatures)
+    params = batch_parameters(problem, B, params, betas=betas, batches=batches, temperatures=temperatures)
     scheme = _BatchScheme(problem, etas, steps, params)
     X = _batch_start(x0, data.d, B, data.A.dtype)
     obs = {k: np.full((B, steps + 1), np.nan) for k in OBSERVABLES}

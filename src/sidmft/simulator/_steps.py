@@ -72,10 +72,10 @@ class Scheme:
     @classmethod
     def of(cls, problem, eta: float, steps: int) -> Scheme:
         """The scheme of ``problem`` with base step ``eta`` and ``steps`` steps."""
-        alg = problem.algorithm_obj
-        batch = problem.batch if alg.factor == "bernoulli" and problem.batch < 1.0 else None
-        tau = float(problem.temperature) if alg.noise else 0.0
-        return cls(alg.name, alg.coefficients(problem.beta), problem.etas(eta, steps), batch, tau)
+        alg, values = problem.algorithm_obj, problem.method_values
+        batch = values["batch"] if alg.factor == "bernoulli" and values["batch"] < 1.0 else None
+        tau = float(values["temperature"]) if alg.noise else 0.0
+        return cls(alg.name, alg.coefficients(values), problem.etas(eta, steps), batch, tau)
 
     def read_point(self, t: int, x: np.ndarray, xprev: Optional[np.ndarray]) -> np.ndarray:
         """p^t (``x`` itself when p^t = x^t: a = 1, b = 0, at t = 0 when a + b = 1, or at the last t)."""
@@ -131,7 +131,9 @@ class Scheme:
 
 def check_jax_algorithm(problem) -> None:
     """ValueError unless ``problem`` is plain GD at a constant step (all the JAX loop runs)."""
-    if problem.algorithm != "gd" or problem.eta_schedule is not None:
+    alg = problem.algorithm_obj
+    plain = alg.coefficients(problem.method_values).gradient_descent and alg.factor == "one" and not alg.noise
+    if not plain or problem.eta_schedule is not None:
         raise ValueError(
             f"backend='jax' runs plain GD at a constant step; algorithm={problem.algorithm!r} with "
             f"eta_schedule={problem.eta_schedule!r} needs backend='numba' or 'numpy'"

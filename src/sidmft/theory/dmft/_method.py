@@ -31,7 +31,7 @@ __all__ = [
 
 def unsupported(problem) -> Optional[str]:
     """Why the DMFT cannot treat ``problem``'s method (None when it can)."""
-    co = problem.algorithm_obj.coefficients(problem.beta)
+    co = problem.algorithm_obj.coefficients(problem.method_values)
     if abs(co.a + co.b - 1.0) > 1e-12:
         return f"the read point needs a + b = 1 (p^0 = x^0); {problem.algorithm!r} has a + b = {co.a + co.b:g}"
     return None
@@ -43,14 +43,15 @@ def algorithm_ctx(problem) -> dict:
     step size), ``batch`` (the Bernoulli rate of the per-sample factor, None when f = 1), ``noise``
     (True when some sigma_t > 0: one xi column per step is then carried)."""
     alg = problem.algorithm_obj
-    co = alg.coefficients(problem.beta)
+    values = problem.method_values
+    co = alg.coefficients(values)
     n = problem.steps
     etas = np.asarray(problem.etas(), dtype=np.float64)
     last = etas[-1] if n > 0 else float(problem.eta)
     etas = np.concatenate([etas, [last]])
-    tau = float(problem.temperature or 0.0) if alg.noise else 0.0
+    tau = float(values["temperature"]) if alg.noise else 0.0
     sigmas = np.sqrt(2.0 * etas * tau)
-    batch = float(problem.batch) if alg.factor == "bernoulli" and float(problem.batch) < 1.0 else None
+    batch = float(values["batch"]) if alg.factor == "bernoulli" and float(values["batch"]) < 1.0 else None
     return dict(
         coef=(co.a, co.b, co.A, co.B),
         etas=etas,

@@ -6,6 +6,7 @@ from typing import Optional
 
 import numpy as np
 
+from ...algorithms import DEFAULT_ALGORITHM
 from ...numerics import standard_error
 from ...problem import Problem
 from ...results import OBSERVABLES, Status, Timer
@@ -51,6 +52,20 @@ def _grad_jump_at_zero(problem) -> float:
         d = np.asarray(loss.grad(y, np.full_like(y, 1e-12)) - loss.grad(y, np.full_like(y, -1e-12)), dtype=float)
     d = d[np.isfinite(d)]
     return float(np.max(np.abs(d))) if d.size else 0.0
+
+
+def _grad_jumps(problem) -> Optional[str]:
+    """Where l' jumps, in words (None when it is continuous): the loss's declaration (``Loss.jumps``); a loss
+    that declares nothing is probed at r = 0."""
+    loss = problem.loss_obj
+    if loss.has_jumps is None:
+        size = _grad_jump_at_zero(problem)
+        return f"discontinuous at r = 0 (jump up to {size:.3g}, found by probing)" if size > 1e-8 else None
+    if not loss.has_jumps:
+        return None
+    if callable(loss.jumps):
+        return "declared discontinuous (Loss.jumps)"
+    return "declared discontinuous at r in " + ", ".join(f"{j:g}" for j in loss.jumps)
 
 
 def _empty_result(problem, status, message, seed, settings, naive, extra=None):
@@ -120,7 +135,7 @@ def dmft(
     progress : bool
         tqdm progress bar on stderr.
     allow_nonsmooth : bool
-        With ``responses="pathwise"``, solve even if l'(y, .) jumps at r = 0 (biased: a demonstration).
+        With ``responses="pathwise"``, solve even if l'(y, .) jumps (biased: a demonstration).
     settings : DMFTSettings, optional
         All Monte-Carlo settings in one object.
     workers, scheduler : int (>= 0), str, optional
@@ -135,7 +150,7 @@ def dmft(
         ``status``: SUCCESS; BLOWUP (heavy-tail instability, §3: some paths escape, the moments
         explode; observables from ``blowup_step`` on are NaN); BELOW_THRESHOLD (no spectral outlier,
         §5.6: the spectral seed is undefined); NOT_APPLICABLE (sup T = inf; an algorithm or start the
-        DMFT does not cover yet; l' jumps at r = 0 with pathwise responses: nothing computed).
+        DMFT does not cover yet; l' jumps (``Loss.jumps``) with pathwise responses: nothing computed).
     """
     _check_problem(problem)
     settings = resolve_settings(
@@ -167,13 +182,13 @@ def _dmft(problem, settings, seed, naive, progress, allow_nonsmooth, execution=N
     if why is not None:
         msg = f"the DMFT does not cover this first-order method: {why} (use simulate)"
         return _empty_result(problem, Status.NOT_APPLICABLE, msg, seed, settings, naive)
-    jump = _grad_jump_at_zero(problem)
-    responses = settings.resolved_responses(jump > 1e-8, problem.steps)
-    if jump > 1e-8 and responses == "pathwise" and not allow_nonsmooth:
+    jumps = _grad_jumps(problem)
+    responses = settings.resolved_responses(jumps is not None, problem.steps)
+    if jumps is not None and responses == "pathwise" and not allow_nonsmooth:
         return _empty_result(
             problem,
             Status.NOT_APPLICABLE,
-            f"loss {problem.loss!r} has l'(y, r) discontinuous at r = 0 (jump up to {jump:.3g}): l'' then contains "
+            f"loss {problem.loss!r} has l'(y, r) {jumps}: l'' then contains "
             "a delta that pathwise responses miss, and the DMFT is biased (measured for the amplitude loss, PR, "
             "alpha = 3, eta = lam = 0.1: m_30 = 0.876 against 0.865 +- 0.001 from simulation at d = 2000). "
             "Use responses='ibp' (or 'auto': Gaussian integration by parts, exact for such losses, docs/theory.md "
@@ -377,7 +392,7 @@ def _assemble(problem, ctx, outs, seed, settings, kernel, naive, extra):
             else ctx["mode"] + " init"
         )
         message = f"DMFT solved: {n_steps} steps, {batches} x {n_paths} paths ({how})"
-        if problem.algorithm != "gd":
+        if problem.algorithm != DEFAULT_ALGORITHM:
             message += f", algorithm {problem.algorithm!r}"
         if ctx["probe"]:
             message += " (grad_norm from a probe field, docs/theory.md §6.7)"

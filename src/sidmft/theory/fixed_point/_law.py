@@ -116,21 +116,23 @@ class FixedPointLaw:
         )
 
     def _z_edges(self, gamma):
+        """z panels: the base edges, plus (noiseless additive models) every z where f(z) hits a label at which
+        the loss declares that its prox changes form (``Loss.prox_breaks``; intensity: f(z) = 1/gamma, where the
+        prox becomes non-convex at w = 0 and Gamma has a singular point)."""
         edges = list(self._zbase)
-        if self.loss.name == "intensity" and isinstance(self.model, AdditiveModel) and self.model.is_noiseless:
-            # f(z) = 1/gamma: the prox becomes non-convex at w = 0 (Gamma has a singular point there)
+        breaks = self.loss.prox_breaks(gamma) if self.loss.prox_breaks is not None else ()
+        if breaks and isinstance(self.model, AdditiveModel) and self.model.is_noiseless:
             zg = np.linspace(-self.L, self.L, 2001)
-            fz = self.model.link(zg) - 1.0 / gamma
-            idx = np.nonzero(np.sign(fz[:-1]) * np.sign(fz[1:]) < 0)[0]
-            if idx.size <= 16:
+            for yb in breaks:
+                fz = self.model.link(zg) - yb
+                idx = np.nonzero(np.sign(fz[:-1]) * np.sign(fz[1:]) < 0)[0]
+                if idx.size > 16:
+                    continue
                 for i in idx:
                     try:
                         edges.append(
                             brentq(
-                                lambda x: float(self.model.link(np.array(x))) - 1.0 / gamma,
-                                zg[i],
-                                zg[i + 1],
-                                xtol=1e-14,
+                                lambda x, yb=yb: float(self.model.link(np.array(x))) - yb, zg[i], zg[i + 1], xtol=1e-14
                             )
                         )
                     except (ValueError, RuntimeError):  # pragma: no cover
@@ -243,7 +245,7 @@ class FixedPointLaw:
 
         Stein's lemma E[g xi] = s E[dg/dw] picks up s^2 J when the prox map jumps at w = 0, which
         the pathwise response Gamma does not contain (``checks['jump_term']``)."""
-        if self.loss.name not in ("intensity", "amplitude") or s <= 0:
+        if not self.loss.even or s <= 0:
             return None
         q = m * m + s * s
         v = 1.0 - m * m / q  # Var(z | w = 0)

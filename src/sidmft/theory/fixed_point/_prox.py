@@ -25,13 +25,12 @@ the map jumps at w = 0 when gamma y > 1.  The rules differ only for non-even los
 
 Functions
 ---------
-prox_intensity(y, w, gamma, root)   closed-form cubic (Cardano / trigonometric) + Newton polish
-prox_amplitude(y, w, gamma, root)   closed form
-prox_generic(loss, y, w, gamma, root)  vectorised safeguarded (bracketed) Newton, multi-bracket
-prox(loss, y, w, gamma, root)       dispatcher: closed forms by loss name, ``loss.prox`` if the
-                                    loss defines one, else the generic solver; every answer is
-                                    checked against r + gamma l'(y, r) = w and recomputed
-                                    generically when the check fails.
+prox_generic(loss, y, w, gamma, root)  vectorised safeguarded (bracketed) Newton, multi-bracket (one
+                                       bracket for a loss declared ``convex``)
+prox(loss, y, w, gamma, root)       dispatcher: the loss's declared ``prox`` (the closed forms of
+                                    :mod:`sidmft.losses._prox`) if it has one, else the generic
+                                    solver; every answer is checked against r + gamma l'(y, r) = w
+                                    and recomputed generically when the check fails.
 """
 
 from __future__ import annotations
@@ -40,80 +39,14 @@ import inspect
 
 import numpy as np
 
+from ...losses._prox import ROOT_RULES, check_root, prox_amplitude, prox_intensity
+
 __all__ = ["ROOT_RULES", "prox", "prox_intensity", "prox_amplitude", "prox_generic", "prox_objective"]
-
-ROOT_RULES = ("global", "same_sign")
-#: built-in losses known to be convex in r (the generic prox then skips the multi-bracket scan)
-_CONVEX = ("square", "logistic")
-
-
-def _check_root(root):
-    if root not in ROOT_RULES:
-        raise ValueError(f"root must be one of {list(ROOT_RULES)}; got {root!r}")
 
 
 def prox_objective(loss, y, w, gamma, r):
     """P(r) = (r - w)^2/(2 gamma) + l(y, r)."""
     return (r - w) ** 2 / (2.0 * gamma) + loss.value(y, r)
-
-
-# ------------------------------------------------------------------------------------ intensity
-def prox_intensity(y, w, gamma, root="global"):
-    """Proximal map of gamma * (r^2 - y)^2 / 4: root of gamma r^3 + (1 - gamma y) r - w = 0.
-
-    Both root rules give r = sign(w) * (largest real root of gamma r^3 + (1 - gamma y) r - |w|)
-    (see the module docstring: the loss is even).  The largest root is computed in closed form
-    (Cardano when the cubic has one real root, the trigonometric form when it has three) and
-    polished with two Newton steps, so |r + gamma l'(y, r) - w| is at rounding level.
-    At w = 0 with gamma y > 1 (a tie between +-sqrt(y - 1/gamma)) the positive root is returned.
-    """
-    _check_root(root)
-    y, w = np.broadcast_arrays(np.asarray(y, dtype=float), np.asarray(w, dtype=float))
-    gamma = float(gamma)
-    if not gamma > 0:
-        raise ValueError(f"gamma must be > 0; got {gamma!r}")
-    a = np.abs(w)
-    # depressed cubic r^3 + p r + q = 0 with q = -|w|/gamma <= 0
-    p = (1.0 - gamma * y) / gamma
-    q = -a / gamma
-    D = (q * 0.5) ** 2 + (p / 3.0) ** 3
-    r = np.empty(y.shape)
-    one = D >= 0
-    if np.any(one):
-        sD = np.sqrt(D[one])
-        hq = -0.5 * q[one]  # >= 0
-        u = np.cbrt(hq + sD)
-        # v = cbrt(hq - sD) computed without cancellation: u v = -p/3
-        with np.errstate(divide="ignore", invalid="ignore"):
-            v = np.where(u != 0, -p[one] / (3.0 * u), 0.0)
-        r[one] = u + v
-    three = ~one
-    if np.any(three):
-        pp = p[three]  # < 0 here
-        c = np.sqrt(-pp / 3.0)
-        arg = np.clip((1.5 * q[three] / pp) * np.sqrt(-3.0 / pp), -1.0, 1.0)
-        r[three] = 2.0 * c * np.cos(np.arccos(arg) / 3.0)
-    # Newton polish on f(r) = gamma r^3 + (1 - gamma y) r - |w| (largest root: f' >= 0)
-    for _ in range(2):
-        f = gamma * r**3 + (1.0 - gamma * y) * r - a
-        fp = 3.0 * gamma * r * r + 1.0 - gamma * y
-        ok = fp > 1e-8 * (1.0 + np.abs(gamma * y))
-        r = np.where(ok, r - f / np.where(ok, fp, 1.0), r)
-    return np.where(w < 0, -r, r)
-
-
-# ------------------------------------------------------------------------------------ amplitude
-def prox_amplitude(y, w, gamma, root="global"):
-    """Proximal map of gamma * (|r| - sqrt(y_+))^2 / 2: r = (w + gamma sqrt(y_+) sign(w)) / (1 + gamma).
-
-    The loss is even, so both root rules select sign(r) = sign(w); r = 0 (a concave kink) is
-    never a minimiser when y > 0.  w = 0 returns the positive root.
-    """
-    _check_root(root)
-    y, w = np.broadcast_arrays(np.asarray(y, dtype=float), np.asarray(w, dtype=float))
-    s = np.sqrt(np.maximum(y, 0.0))
-    sgn = np.where(w < 0, -1.0, 1.0)
-    return (w + gamma * s * sgn) / (1.0 + gamma)
 
 
 # ------------------------------------------------------------------------------------ generic
@@ -158,7 +91,7 @@ def prox_generic(loss, y, w, gamma, root="global", n_brackets=12, iters=100):
     sign(r) = sign(w) (the global one if there is none).  For convex losses there is one
     candidate and the answer is the unique root.
     """
-    _check_root(root)
+    check_root(root)
     y, w = np.broadcast_arrays(np.asarray(y, dtype=float), np.asarray(w, dtype=float))
     shape = y.shape
     y, w = y.ravel(), w.ravel()
@@ -178,7 +111,7 @@ def prox_generic(loss, y, w, gamma, root="global", n_brackets=12, iters=100):
             "prox_generic: could not bracket r + gamma l'(y, r) = w "
             "(is the loss bounded below and the prox objective coercive?)"
         )
-    if loss.name in _CONVEX:  # known convex: unique root, no scan
+    if loss.convex:  # declared convex: unique root, no scan
         return _bracket_newton(loss, y, w, gamma, w - B, w + B, iters).reshape(shape)
     grid = w[:, None] + B[:, None] * np.linspace(-1.0, 1.0, n_brackets + 1)[None, :]
     yy = np.broadcast_to(y[:, None], grid.shape)
@@ -210,10 +143,7 @@ def prox_generic(loss, y, w, gamma, root="global", n_brackets=12, iters=100):
 
 
 # ------------------------------------------------------------------------------------ dispatcher
-_CLOSED = {"intensity": prox_intensity, "amplitude": prox_amplitude}
-
-
-def _user_prox(loss, y, w, gamma, root):
+def _declared_prox(loss, y, w, gamma, root):
     f = loss.prox
     try:
         if "root" in inspect.signature(f).parameters:
@@ -226,23 +156,18 @@ def _user_prox(loss, y, w, gamma, root):
 def prox(loss, y, w, gamma, root="global", check_tol=1e-9):
     """r = prox_{gamma l(y, .)}(w) for a registered :class:`~sidmft.losses.Loss`.
 
-    Uses the closed form for the built-in ``intensity`` and ``amplitude`` losses, the loss's
-    own ``prox`` if it has one, else :func:`prox_generic`.  The stationarity residual
-    |r + gamma l'(y, r) - w| / (1 + |w|) is checked; where it exceeds ``check_tol`` (e.g. a user
-    re-registered a loss under a built-in name) the generic solver is used for those points.
+    Uses the loss's declared ``prox`` (the closed forms of the built-in losses: :mod:`sidmft.losses._prox`)
+    when it has one, else :func:`prox_generic`.  The stationarity residual |r + gamma l'(y, r) - w| /
+    (1 + |w|) is checked; where it exceeds ``check_tol`` the generic solver is used for those points.
     """
-    _check_root(root)
+    check_root(root)
     y, w = np.broadcast_arrays(np.asarray(y, dtype=float), np.asarray(w, dtype=float))
-    if loss.name in _CLOSED:
-        r = _CLOSED[loss.name](y, w, gamma, root)
-    elif loss.prox is not None:
-        r = np.asarray(_user_prox(loss, y, w, gamma, root), dtype=float)
-        r = np.broadcast_to(r, y.shape).copy()
-    else:
+    if loss.prox is None:
         return prox_generic(loss, y, w, gamma, root)
+    r = np.asarray(_declared_prox(loss, y, w, gamma, root), dtype=float)
+    r = np.broadcast_to(r, y.shape).copy()
     res = np.abs(r + gamma * loss.grad(y, r) - w) / (1.0 + np.abs(w) + np.abs(r) ** 3 * gamma)
     bad = ~(res <= check_tol)
     if np.any(bad):
-        r = np.array(r, copy=True)
         r[bad] = prox_generic(loss, y[bad], w[bad], gamma, root)
     return r

@@ -136,8 +136,9 @@ def fixed_point(
     guess = _start_guess(start)
     law = FixedPointLaw(problem, cfg.root, cfg.quad)
     out = FixedPointResult(problem=problem, root=cfg.root, quad=law.quad.to_dict(), seed=cfg.mc_seed, n_mc=cfg.n_mc)
-    if problem.algorithm in NO_FIXED_POINT:  # nothing to solve: the reason is the message
-        return dataclasses.replace(out, status=Status.NOT_APPLICABLE, message=NO_FIXED_POINT[problem.algorithm])
+    why = problem.algorithm_obj.no_fixed_point
+    if why is not None:  # nothing to solve: the declared reason is the message
+        return dataclasses.replace(out, status=Status.NOT_APPLICABLE, message=why)
     with (
         Timer() as t_all,
         warnings.catch_warnings(),
@@ -170,31 +171,22 @@ def _fill_or_fail(out: FixedPointResult, law: FixedPointLaw, sol: Solution, cfg:
         _fill(out, law, failed_solution(sol.strategy, [*sol.notes, note]), cfg)
 
 
-#: algorithms whose iterates have no fixed point at a constant step (the reason is the message)
-NO_FIXED_POINT = {
-    "sgd": "mini-batch SGD has no fixed point at a constant step: the selection noise keeps the iterates moving "
-    "(only a stationary distribution, which the static equations do not describe)",
-    "langevin": "Langevin dynamics has no fixed point: the injected noise keeps the iterates moving (only a "
-    "stationary distribution, which the static equations do not describe)",
-}
-
-
 def _attach_rate(out: FixedPointResult, law: FixedPointLaw, cfg: FixedPointSettings):
     """h_min and the rate from ``n_mc`` samples of the law (:func:`sidmft.theory.rate.predict_rate`)."""
     p = law.problem
-    if p.algorithm not in ("gd", "heavy-ball", "nesterov") or p.eta_schedule is not None:
-        # step schedules (and other methods) share GD's fixed point, the stationary point of L, but no
-        # constant-step contraction rate
+    if p.eta_schedule is not None:
+        # a step schedule shares the fixed point (the stationary point of L) but has no constant-step rate
         out.rate_note = (
-            f"the fixed point is the stationary point of L, shared by {p.algorithm}; its rate prediction is not "
-            "implemented for this algorithm or step schedule (GD's 1 - eta h_min does not apply)"
+            f"the fixed point is the stationary point of L, shared by the step schedule {p.eta_schedule!r}; its rate "
+            "prediction is not implemented for a step schedule (a varying step has no constant per-step contraction)"
         )
         return
-    beta = float(p.beta or 0.0)  # GD ignores it
     try:
         smp = law.sample(out.m, out.q, out.gamma, n=cfg.n_mc, seed=cfg.mc_seed)
         hess, bounded = smp["hess"], p.loss_obj.bounded_hessian
-        pr = predict_rate(hess, out.gamma, p.alpha, p.lam, p.eta, bounded, algorithm=p.algorithm, beta=beta)
+        pr = predict_rate(
+            hess, out.gamma, p.alpha, p.lam, p.eta, bounded, algorithm=p.algorithm_obj, values=p.method_values
+        )
     except NUMERIC_ERRORS as e:
         out.h_min = out.h_max = out.m_star = out.rate = float("nan")
         out.rate_note = f"rate not computed: numerical failure ({type(e).__name__}: {e})"

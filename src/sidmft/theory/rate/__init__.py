@@ -36,6 +36,7 @@ from ._predict import (
     RatePrediction,
     bulk_edge,
     bulk_edge_at_dim,
+    method_rate,
     momentum_rate,
     predict_rate,
     upper_edge,
@@ -45,6 +46,7 @@ from ._result import RateComparison, RateFit
 __all__ = [
     "bulk_edge",
     "upper_edge",
+    "method_rate",
     "momentum_rate",
     "bulk_edge_at_dim",
     "RatePrediction",

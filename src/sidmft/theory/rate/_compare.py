@@ -56,7 +56,7 @@ def compare_rate(
     diff = f.rate - pred
     sys_err = drift if (use_drift and np.isfinite(drift)) else 0.0
     agree = bool(np.isfinite(diff) and abs(diff) <= nsigma * f.rate_se + tol + sys_err)
-    what = "1 - eta h_min" if result.problem.algorithm == "gd" else "bulk rate"
+    what = "1 - eta h_min" if result.problem.algorithm_obj.gradient_form else "bulk rate"
     msg = (
         f"predicted {what} = {pred:.5f}; measured {f.rate:.5f} +- {f.rate_se:.1g} "
         f"(t^-1.5 edge prefactor; window drift {drift:.1g}), {f0.rate:.5f} +- {f0.rate_se:.1g} "

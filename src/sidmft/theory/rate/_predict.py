@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 from scipy.optimize import minimize_scalar
 
+from ...algorithms import get_algorithm
 from ...numerics import standard_error
+from ...parameters import get_parameter
 
-__all__ = ["bulk_edge", "upper_edge", "momentum_rate", "bulk_edge_at_dim", "RatePrediction", "predict_rate"]
+__all__ = [
+    "bulk_edge",
+    "upper_edge",
+    "method_rate",
+    "momentum_rate",
+    "bulk_edge_at_dim",
+    "RatePrediction",
+    "predict_rate",
+]
 
 
 # ------------------------------------------------------------------------------ prediction
@@ -106,38 +117,30 @@ def upper_edge(hess, alpha: float, lam: float) -> tuple[float, float]:
     return best, -u_star
 
 
-def _roots_radius(h, eta: float, beta: float, algorithm: str):
-    """Largest |root| of the per-eigenvalue 2x2 recursion z^2 - b z + c = 0 of heavy-ball/Nesterov."""
-    h = np.asarray(h, dtype=float)
-    if algorithm == "heavy-ball":
-        b, c = 1.0 + beta - eta * h, np.full_like(h, beta)
-    elif algorithm == "nesterov":
-        b, c = (1.0 + beta) * (1.0 - eta * h), beta * (1.0 - eta * h)
-    else:
-        raise ValueError(f"algorithm must be 'heavy-ball' or 'nesterov'; got {algorithm!r}")
-    disc = np.sqrt((b * b - 4.0 * c).astype(complex))
-    return np.maximum(np.abs(0.5 * (b + disc)), np.abs(0.5 * (b - disc)))
+def method_rate(algorithm, values, h_min: float, h_max: float, eta: float, n_grid: int = 4001):
+    """Bulk rate of a first-order method near the limit: max over h in [h_min, h_max] of the largest |root| of
+    its linearised recursion z^2 - (A - eta h a) z - (B - eta h b) = 0 (:meth:`sidmft.Algorithm.contraction`,
+    the coefficients (a, b, A, B) of its declaration at the parameter ``values``), evaluated on a uniform grid
+    of ``n_grid`` points including both edges.  Returns (rate, h_at), h_at the eigenvalue that attains it."""
+    if not (math.isfinite(h_min) and math.isfinite(h_max) and h_min <= h_max):
+        raise ValueError(f"need finite h_min <= h_max; got {h_min!r}, {h_max!r}")
+    alg = get_algorithm(algorithm)
+    hs = np.linspace(h_min, h_max, n_grid)
+    rad = alg.contraction(hs, eta, values)
+    k = int(np.argmax(rad))
+    return float(rad[k]), float(hs[k])
 
 
-def momentum_rate(h_min: float, h_max: float, eta: float, beta: float, algorithm: str, n_grid: int = 4001):
-    """Bulk rate of heavy-ball / Nesterov near the limit: max over h in [h_min, h_max] of the largest
-    |root| of the linearised recursion (docs/theory.md §3)
+def momentum_rate(h_min: float, h_max: float, eta: float, beta: float, algorithm, n_grid: int = 4001):
+    """:func:`method_rate` of a method whose one parameter is the momentum ``beta`` (heavy-ball, Nesterov):
 
         heavy-ball  z^2 - (1 + beta - eta h) z + beta = 0,
         nesterov    z^2 - (1 + beta)(1 - eta h) z + beta (1 - eta h) = 0,
 
-    evaluated on a uniform grid of ``n_grid`` points including both edges.  Returns (rate, h_at),
-    h_at the eigenvalue that attains it (h_min or h_max when an edge decides).  beta = 0 gives
-    max(|1 - eta h_min|, |1 - eta h_max|).
+    both read off the declarations (docs/theory.md §3).  beta = 0 gives max(|1 - eta h_min|, |1 - eta h_max|).
     """
-    if not 0 <= beta < 1:
-        raise ValueError(f"beta must be in [0, 1); got {beta!r}")
-    if not (math.isfinite(h_min) and math.isfinite(h_max) and h_min <= h_max):
-        raise ValueError(f"need finite h_min <= h_max; got {h_min!r}, {h_max!r}")
-    hs = np.linspace(h_min, h_max, n_grid)
-    rad = _roots_radius(hs, eta, beta, algorithm)
-    k = int(np.argmax(rad))
-    return float(rad[k]), float(hs[k])
+    beta = get_parameter("beta").check(beta)
+    return method_rate(algorithm, {"beta": beta}, h_min, h_max, eta, n_grid)
 
 
 def bulk_edge_at_dim(fp, dim: int, seeds: int = 16, seed: int = 0) -> tuple[float, float]:
@@ -165,8 +168,8 @@ class RatePrediction:
     h_min, m_star : float
         Lower bulk edge and its maximiser (:func:`bulk_edge`).
     rate : float
-        GD: 1 - eta h_min when 0 < eta h_min < 1; heavy-ball / Nesterov: :func:`momentum_rate` over
-        [h_min, h_max] when h_min > 0 and it is < 1; else NaN (``note`` says why).
+        GD form: 1 - eta h_min when 0 < eta h_min < 1; other methods (heavy-ball, Nesterov, ...):
+        :func:`method_rate` over [h_min, h_max] when h_min > 0 and it is < 1; else NaN (``note`` says why).
     m_star_over_m_max : float
         m_star / (alpha / |min l''|) (0 when l'' >= 0): near 1 the edge is a support edge.
     note : str
@@ -212,11 +215,13 @@ def predict_rate(
     eta: float,
     bounded_hessian: bool = True,
     *,
-    algorithm: str = "gd",
-    beta: float = 0.0,
+    algorithm="gd",
+    beta: Optional[float] = None,
+    values: Optional[dict] = None,
 ) -> RatePrediction:
-    """Predicted per-step contraction at the limit (docs/theory.md §3): 1 - eta h_min for GD,
-    :func:`momentum_rate` over the bulk [h_min, h_max] for heavy-ball and Nesterov.
+    """Predicted per-step contraction at the limit (docs/theory.md §3): 1 - eta h_min for a method declared in
+    the GD form (:attr:`sidmft.Algorithm.gradient_form`: p^t = x^t, one-step update, whatever its parameters),
+    :func:`method_rate` over the bulk [h_min, h_max] otherwise.
 
     Parameters
     ----------
@@ -230,17 +235,24 @@ def predict_rate(
         Sample ratio, ridge and step size of the problem.
     bounded_hessian : bool
         False for losses with unbounded l'' (noted: only the slowest modes follow the rate).
-    algorithm, beta : str, float
-        ``"gd"`` (beta unused), ``"heavy-ball"`` or ``"nesterov"`` with momentum beta in [0, 1).
+    algorithm : str or Algorithm
+        A registered method with a fixed point (ValueError for one without, e.g. sgd).
+    beta : float, optional
+        The momentum, for a method with a ``beta`` parameter (shortcut for ``values={"beta": beta}``).
+    values : dict, optional
+        The method's parameter values (``Problem.method_values``).
 
     Returns
     -------
     RatePrediction
     """
-    if algorithm not in ("gd", "heavy-ball", "nesterov"):
-        raise ValueError(f"algorithm must be 'gd', 'heavy-ball' or 'nesterov'; got {algorithm!r}")
-    if algorithm != "gd" and not 0 <= beta < 1:
-        raise ValueError(f"beta must be in [0, 1); got {beta!r}")
+    alg = get_algorithm(algorithm)
+    if alg.no_fixed_point is not None:
+        raise ValueError(f"algorithm {alg.name!r} has no rate at a fixed point: {alg.no_fixed_point}")
+    vals = dict(values or {})
+    if beta is not None and "beta" in alg.parameters:
+        vals["beta"] = get_parameter("beta").check(beta)
+    vals = {k: get_parameter(k).check(v) for k, v in alg.values(vals).items() if v is not None}
     h = np.asarray(hess, dtype=float)
     ok = np.isfinite(h)
     note = ""
@@ -266,24 +278,24 @@ def predict_rate(
     h_max = upper_edge(h, alpha, lam)[0]
     ratio = float(m_star / m_max) if np.isfinite(m_max) else 0.0
     eh = eta * h_min
-    if algorithm == "gd":
+    if alg.gradient_form:
         for more in _rate_caveats(eh, bounded_hessian):
             note = _join(note, more)
         rate = 1.0 - eh if 0 < eh < 1 else float("nan")
     else:
-        rate, more = _momentum_prediction(h_min, h_max, eta, beta, algorithm, bounded_hessian, h.size)
+        rate, more = _bulk_prediction(h_min, h_max, eta, alg, vals, bounded_hessian, h.size)
         note = _join(note, more) if more else note
     return RatePrediction(h_min=h_min, m_star=m_star, rate=rate, m_star_over_m_max=ratio, note=note, h_max=h_max)
 
 
-def _momentum_prediction(h_min, h_max, eta, beta, algorithm, bounded_hessian, n):
-    """(rate or NaN, note) of heavy-ball / Nesterov from the bulk edges (:func:`momentum_rate`)."""
+def _bulk_prediction(h_min, h_max, eta, alg, values, bounded_hessian, n):
+    """(rate or NaN, note) of a method beyond the GD form from the bulk edges (:func:`method_rate`)."""
     if h_min <= 0:
         return float("nan"), (
             f"h_min = {h_min:.4g} <= 0: the bulk of the Hessian reaches 0 or below, no exponential contraction "
             "predicted"
         )
-    rate, h_at = momentum_rate(h_min, h_max, eta, beta, algorithm)
+    rate, h_at = method_rate(alg, values, h_min, h_max, eta)
     at_top = h_at == h_max and h_max > h_min
     notes = []
     if at_top:
