@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 from sidmft import OBSERVABLES, Problem, Status
+from sidmft.theory.dmft import dmft
 from sidmft.theory.dmft._hybrid import LANES, HybridState, hybrid_responses
 from sidmft.theory.dmft._settings import HYBRID_FROM_STEPS, DMFTSettings
-from sidmft.theory.dmft import dmft
 from sidmft.theory.fixed_point import fixed_point
 
 BASE = dict(loss="intensity", preprocess="lal", alpha=3.0, lam=0.1, eta=0.1)

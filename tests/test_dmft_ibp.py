@@ -28,9 +28,9 @@ import numpy as np
 import pytest
 
 from sidmft import OBSERVABLES, Problem, Status
+from sidmft.theory.dmft import DMFTSettings, dmft
 from sidmft.theory.dmft._core import normal_scores
 from sidmft.theory.dmft._ibp import ibp_gradient
-from sidmft.theory.dmft import DMFTSettings, dmft
 
 TIMES = (1, 5, 10, 30)
 REF = pathlib.Path(__file__).parent / "data" / "dmft_ibp_reference.json"

@@ -27,8 +27,8 @@ from scipy.special import expit, roots_hermitenorm, roots_legendre
 
 from sidmft import Problem, Status, register_loss
 from sidmft.losses import LOSSES, get_loss
-from sidmft.theory.fixed_point._prox import prox, prox_amplitude, prox_generic, prox_intensity
 from sidmft.theory.fixed_point import FixedPointResult, fixed_point
+from sidmft.theory.fixed_point._prox import prox, prox_amplitude, prox_generic, prox_intensity
 
 PR = dict(model="phase-retrieval", loss="intensity", preprocess="lal")
 

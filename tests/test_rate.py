@@ -13,8 +13,8 @@ from scipy.optimize import minimize_scalar
 from threadpoolctl import threadpool_limits
 
 from sidmft import Problem
-from sidmft.theory.fixed_point._prox import prox_intensity
 from sidmft.theory.fixed_point import fixed_point
+from sidmft.theory.fixed_point._prox import prox_intensity
 from sidmft.theory.rate import (
     bulk_edge,
     bulk_edge_at_dim,
