@@ -136,6 +136,22 @@ class ComparisonResult(Result):
         )
         return d
 
+    def summary_extra(self) -> list:
+        """The largest |z| of the deviation table."""
+        from .results import _fmt
+
+        return [("max_abs_z", _fmt(self.max_abs_z))]
+
+    def html_table(self):
+        """The deviation table (name, t, theory, its se, simulation, its se, z) for the notebook summary."""
+        from .results import _fmt
+
+        if not self.table:
+            return None
+        cols = [c for c in ("name", "t", "theory", "theory_se", "sim", "sim_se", "z") if c in self.table[0]]
+        rows = [[str(r[c]) if c in ("name", "t") else _fmt(r[c], 4) for c in cols] for r in self.table]
+        return cols, rows
+
     def format_table(self) -> str:
         """Plain-text table of the largest deviation per observable."""
         head = f"{'observable':<18}{'t':>5}{'theory':>12}{'± se':>10}{'simulation':>12}{'± se':>10}{'z':>8}"

@@ -94,6 +94,13 @@ class Result:
     version: str = __version__
     nit: Optional[int] = None
 
+    #: names of the key scalars shown by :meth:`summary_rows` (empty: the subclass's number fields)
+    SCALARS: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        _CLASSES[cls.__name__] = cls
+
     @property
     def success(self) -> bool:
         """``status == Status.SUCCESS``."""
@@ -127,6 +134,7 @@ class Result:
         md = {f"problem_{k}": v for k, v in self.problem.to_dict().items()}
         md.update(
             kind=type(self).__name__,
+            kind_module=type(self).__module__,
             status=self.status.label,
             status_code=int(self.status),
             message=self.message,
@@ -163,7 +171,7 @@ class Result:
 
         ds = load(path)
         kind = str(ds.attrs.get("kind", cls.__name__))
-        sub = _result_class(kind)
+        sub = _result_class(kind, ds.attrs.get("kind_module"))
         if sub is None or not issubclass(sub, cls):
             raise ValueError(f"path holds a {kind}, not a {cls.__name__}: {path}")
         return sub.from_xarray(ds)
@@ -199,9 +207,8 @@ class Result:
     def summary_rows(self, max_scalars: int = 14) -> list[tuple[str, str]]:
         """Key scalars as ``(name, formatted value)`` pairs (used by the notebook summary).
 
-        Found by duck typing: a ``SCALARS`` / ``_SCALARS`` tuple of attribute names when the class
-        declares one, else the dataclass fields of the subclass holding plain numbers.  Nested
-        results (e.g. the parts of a comparison) are listed with their status.
+        The class's :attr:`SCALARS` (else the dataclass fields of the subclass holding plain numbers), nested
+        results with their status, then :meth:`summary_extra` (a subclass's derived numbers).
 
         Examples
         --------
@@ -216,36 +223,24 @@ class Result:
         import numbers
 
         base = {f.name for f in dataclasses.fields(Result)}
-        names = getattr(self, "SCALARS", None) or getattr(self, "_SCALARS", None)
-        if names is None:
-            names = [f.name for f in dataclasses.fields(self) if f.name not in base]
+        names = self.SCALARS or tuple(f.name for f in dataclasses.fields(self) if f.name not in base)
         rows: list[tuple[str, str]] = []
         for name in names:
-            try:
-                v = getattr(self, name)
-            except Exception:  # a property that cannot be evaluated on this result
-                continue
+            v = getattr(self, name, None)
             if isinstance(v, Result):
                 rows.append((name, f"{type(v).__name__}: {v.status.label}"))
             elif isinstance(v, (bool, numbers.Number)) and not isinstance(v, complex):
                 if len(rows) < max_scalars:
                     rows.append((name, _fmt(v)))
-        # a few derived numbers, when the result has them (duck typing)
-        for name in ("n_seeds", "max_abs_z"):
-            try:
-                v = getattr(self, name)
-            except Exception:
-                continue
-            if isinstance(v, numbers.Number):
-                rows.append((name, _fmt(v)))
-        try:
-            rho = np.asarray(getattr(self, "spectral_overlap", None), dtype=float)
-        except Exception:
-            rho = np.zeros(0)
-        if rho.ndim == 1 and rho.size > 1:  # per seed: mean ± standard error
-            se = rho.std(ddof=1) / np.sqrt(rho.size)
-            rows.append(("spectral_overlap", f"{_fmt(rho.mean())} ± {_fmt(se, 2)}"))
-        return rows
+        return rows + self.summary_extra()
+
+    def summary_extra(self) -> list[tuple[str, str]]:
+        """Derived numbers a subclass adds to :meth:`summary_rows` (none here)."""
+        return []
+
+    def html_table(self) -> Optional[tuple[list[str], list[list[str]]]]:
+        """A table (columns, rows of strings) a subclass shows in the notebook summary (none here)."""
+        return None
 
     def trajectory_rows(self, names=("m", "q", "error", "train_loss"), n_rows: int = 6):
         """A few rows (t, value ± se) of the main observables of a :class:`TrajectoryResult`.
@@ -331,21 +326,14 @@ class Result:
                 + "".join(f"<td>{escape(v)}</td>" for _, v in scalars)
                 + "</tr></table>"
             )
-        table = getattr(self, "table", None)
-        if isinstance(table, list) and table and all(isinstance(r, dict) and {"name", "z"} <= set(r) for r in table):
-            cols = [c for c in ("name", "t", "theory", "theory_se", "sim", "sim_se", "z") if c in table[0]]
+        extra = self.html_table()
+        if extra is not None:
+            cols, rows = extra
             out.append(
                 "<table><tr>"
                 + "".join(f"<th>{escape(c)}</th>" for c in cols)
                 + "</tr>"
-                + "".join(
-                    "<tr>"
-                    + "".join(
-                        f"<td>{escape(_fmt(r[c], 4) if c not in ('name', 't') else str(r[c]))}</td>" for c in cols
-                    )
-                    + "</tr>"
-                    for r in table
-                )
+                + "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in r) + "</tr>" for r in rows)
                 + "</table>"
             )
         traj = self.trajectory_rows()
@@ -383,28 +371,28 @@ def _int_or_none(v) -> Optional[int]:
     return int(v)
 
 
-def _result_class(kind: str):
-    """The :class:`Result` subclass named ``kind`` (the result modules are imported first)."""
+#: every Result subclass by class name (filled by ``Result.__init_subclass__``)
+_CLASSES: dict[str, type] = {}
+
+
+def _result_class(kind: str, module=None):
+    """The :class:`Result` subclass named ``kind``: registered already, or after importing the module the file
+    records (``kind_module``), or the public name ``sidmft.<kind>`` (which imports its room lazily)."""
     import importlib
 
-    for mod in (
-        "sidmft.simulator.result",
-        "sidmft.theory.dmft._result",
-        "sidmft.theory.fixed_point",
-        "sidmft.theory.spectral",
-        "sidmft.theory.rate._result",
-        "sidmft.comparison",
-    ):
+    if kind not in _CLASSES and isinstance(module, str) and module.startswith("sidmft."):
         try:
-            importlib.import_module(mod)
-        except ImportError:  # pragma: no cover - an optional part missing
-            continue
-    todo, seen = [Result], {}
-    while todo:
-        c = todo.pop()
-        seen[c.__name__] = c
-        todo.extend(c.__subclasses__())
-    return seen.get(kind)
+            importlib.import_module(module)
+        except ImportError:  # a file written by a version whose module has moved
+            pass
+    if kind not in _CLASSES:
+        import sidmft
+
+        try:
+            getattr(sidmft, kind)
+        except AttributeError:
+            pass
+    return _CLASSES.get(kind)
 
 
 @dataclass

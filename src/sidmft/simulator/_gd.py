@@ -55,7 +55,7 @@ class Trajectory(Result):
     method: str = ""
     seconds: float = 0.0
 
-    _SCALARS = ("passes", "seconds")
+    SCALARS = ("passes", "seconds")
 
     def to_dict(self) -> dict:
         """Plain dict: observables as lists, statuses as integer codes, ``problem`` as a dict."""

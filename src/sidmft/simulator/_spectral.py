@@ -81,7 +81,7 @@ class SpectralInfo(Result):
     tol: float = _NAN
     seconds: float = 0.0
 
-    _SCALARS = (
+    SCALARS = (
         "top_eigenvalue",
         "second_eigenvalue",
         "overlap",
@@ -98,7 +98,7 @@ class SpectralInfo(Result):
 
     def to_dict(self) -> dict:
         """Plain dict of the diagnostics (``status`` as its integer code, ``problem`` as a dict)."""
-        d = {k: getattr(self, k) for k in self._SCALARS}
+        d = {k: getattr(self, k) for k in self.SCALARS}
         d.update(
             method=self.method,
             status=int(self.status),
@@ -113,7 +113,7 @@ class SpectralInfo(Result):
         """Scalar diagnostics as a ``xarray.Dataset`` (attributes: :meth:`metadata`)."""
         import xarray as xr
 
-        ds = xr.Dataset({k: ((), float(getattr(self, k))) for k in self._SCALARS})
+        ds = xr.Dataset({k: ((), float(getattr(self, k))) for k in self.SCALARS})
         ds.attrs.update(self.metadata())
         ds.attrs["spectral_method"] = self.method
         return ds

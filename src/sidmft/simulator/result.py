@@ -62,6 +62,17 @@ class SimulationResult(TrajectoryResult):
     REPLICA_DIM = "seed"
     REPLICAS_FIELD = "per_seed"
 
+    def summary_extra(self) -> list:
+        """The number of seeds and, for a spectral start, the spectral overlap mean +- standard error."""
+        from ..results import _fmt
+
+        rows = [("n_seeds", _fmt(self.n_seeds))]
+        rho = np.asarray(self.spectral.get("spectral_overlap", []), dtype=float)
+        if rho.ndim == 1 and rho.size > 1 and np.all(np.isfinite(rho)):
+            se = rho.std(ddof=1) / np.sqrt(rho.size)
+            rows.append(("spectral_overlap", f"{_fmt(rho.mean())} ± {_fmt(se, 2)}"))
+        return rows
+
     @property
     def n_seeds(self) -> int:
         return len(self.seeds)

@@ -66,7 +66,7 @@ class SpectralTheoryResult(Result):
     T: Optional[Preprocessing] = field(default=None, repr=False, compare=False)
     measure: Optional[SpectralMeasure] = field(default=None, repr=False, compare=False)
 
-    _SCALARS = (
+    SCALARS = (
         "alpha",
         "alpha_c",
         "tau",
@@ -100,21 +100,21 @@ class SpectralTheoryResult(Result):
     def to_dict(self) -> dict:
         """Common fields (:meth:`Result.to_dict`) and every scalar of the spectral theory."""
         d = super().to_dict()
-        d.update({k: getattr(self, k) for k in self._SCALARS})
+        d.update({k: getattr(self, k) for k in self.SCALARS})
         d["passed"] = bool(self.passed)
         return d
 
     @classmethod
     def from_xarray(cls, ds) -> SpectralTheoryResult:
         """Rebuild a result from :meth:`to_xarray` output; ``psi``/``phi`` need :func:`spectral` again."""
-        kw = {k: float(ds[k].values) for k in cls._SCALARS if k in ds}
+        kw = {k: float(ds[k].values) for k in cls.SCALARS if k in ds}
         kw["passed"], kw["n_nodes"] = bool(kw.get("passed", 0.0)), int(kw.get("n_nodes", 0))
         return cls(**cls._common_from_xarray(ds), **kw)
 
     def to_xarray(self):
         import xarray as xr
 
-        data = {k: ((), float(getattr(self, k))) for k in self._SCALARS}
+        data = {k: ((), float(getattr(self, k))) for k in self.SCALARS}
         ds = xr.Dataset(data)
         ds.attrs.update(self.metadata())
         ds.attrs["preprocess_resolved"] = self.T.name if self.T is not None else "none"
