@@ -347,18 +347,46 @@ class BatchSolver:
         return t
 
     # ----------------------------------------------------------------------------- main
+    def _draw(self, n_steps: int):
+        """(scores, z, y): normal scores (one row per Gaussian input, §4.1 step 2), the index z and the labels."""
+        Xi = normal_scores(self.rng, n_steps + 2, self.n_paths, self.scores)
+        z = Xi[0].copy()
+        return Xi, z, np.asarray(self.inp.model.sample(z, self.rng), dtype=float)
+
+    def _score_row(self, Xi, k: int) -> np.ndarray:
+        """The scores of input k for every path."""
+        return Xi[k]
+
+    def _keep_scores(self, Xi):
+        """Store the scores in the history dtype (read by the field kernel and integration by parts)."""
+        self.Xi = Xi.astype(self.dtype) if self.dtype != np.float64 else Xi
+        return self.Xi
+
+    # ------------------------------------------------------------------ averages over paths (probe fields)
+    def ibp_vector(self, phi: np.ndarray, sel, n_inputs: int) -> np.ndarray:
+        """E[grad_X phi] over the first ``n_inputs`` inputs, by integration by parts, on the paths ``sel``."""
+        M = self.n_paths
+        return ibp_gradient(self.Lc, self.Xi[:, :M][:, sel], phi, n_inputs)
+
+    def gram_vector(self, phi: np.ndarray, sel, t: int) -> np.ndarray:
+        """E[phi g^tau] (tau = 0..t), then E[phi g^S] (0 without), on the paths ``sel``."""
+        M = self.n_paths
+        return gram_row(self.G[:, :M][:, sel], phi, t, None if self.gS is None else self.gS[:M][sel])
+
+    def z_mean(self, phi: np.ndarray, sel) -> float:
+        """E[phi z] on the paths ``sel``."""
+        return float(phi @ self.zp[: self.n_paths][sel]) / phi.shape[0]
+
     def run(self) -> BatchOutput:
         n_steps = self.inp.steps
         self.spectral = self.inp.mode == "spectral"
-        Xi = normal_scores(self.rng, n_steps + 2, self.n_paths, self.scores)
-        z = Xi[0].copy()
-        y = np.asarray(self.inp.model.sample(z, self.rng), dtype=float)
+        Xi, z, y = self._draw(n_steps)
         batch = self.method.batch
         self.F = None if batch is None else bernoulli_factors(self.rng, batch, n_steps, self.n_paths)
         self._allocate(n_steps, z)
         r0 = None
         if self.spectral:
-            r0 = self._start_spectral(z, Xi[1], y)
+            r0 = self._start_spectral(z, self._score_row(Xi, 1), y)
         elif self.inp.mode == "linear":
             self._start_linear(y)
         else:
@@ -371,9 +399,7 @@ class BatchSolver:
             win = self.inp.window
             args = (n_steps, self.n_padded, self.n_paths, self.dtype, self.spectral, self.B0, win, self.kernel.serial)
             self.hybrid = HybridState(self.rng, *args)
-        if self.dtype != np.float64:
-            Xi = Xi.astype(self.dtype)
-        self.Xi = Xi
+        Xi = self._keep_scores(Xi)
         blow = None
         for t in range(n_steps + 1):
             r = r0 if (r0 is not None and t == 0) else self._field(t, Xi)

@@ -30,6 +30,7 @@ import numpy as np
 
 from ..._dask import check_workers_scheduler, client
 from ...numerics import numba_threads
+from ._complex import ComplexBatchSolver
 from ._core import BatchSolver
 from ._input import BatchOutput, EngineInput
 
@@ -77,7 +78,8 @@ def solve_batch(inp: EngineInput, settings, kern: str, seed: int, b: int, callba
     """Batch ``b``: :class:`BatchSolver` with ``settings.paths_per_batch`` paths on the stream
     ``SeedSequence(seed, spawn_key=(b,))``, kernel variant ``kern``; returns its outputs."""
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(b,)))
-    return BatchSolver(
+    solver = ComplexBatchSolver if inp.field == "complex" else BatchSolver
+    return solver(
         inp,
         settings.paths_per_batch,
         rng,
