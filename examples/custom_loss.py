@@ -6,12 +6,12 @@ declared outside the package, with the places where its derivative jumps, and co
 
     python examples/custom_loss.py [--quick] [--output-dir DIR]
 
-With e = |r| - sqrt(y) and a cut c,
+With ``e = |r| - sqrt(y)`` and a cut ``c``::
 
     l(y, r) = min(e^2, c^2) / 2,      g = dl/dr = e sign(r) 1{|e| < c},
 
-so g jumps at r = 0 (by 2 sqrt(y) when sqrt(y) < c) and where |e| = c, i.e. at |r| = sqrt(y) +- c (the inner
-one only when sqrt(y) > c).  Pathwise derivatives along a Monte-Carlo path never see such jumps (l'' has a delta
+so g jumps at r = 0 (by 2 sqrt(y) when sqrt(y) < c) and where ``|e| = c``, i.e. at ``|r| = sqrt(y) +- c`` (the
+inner one only when sqrt(y) > c).  Pathwise derivatives along a Monte-Carlo path never see such jumps (l'' has a delta
 there), so the DMFT must take its responses by Gaussian integration by parts, which needs no derivative
 (docs/theory.md §6.8).  The declaration says where g jumps (``jumps=``); the DMFT reads it and switches to
 integration by parts by itself.  The script prints ``largest |z| = ...`` for the DMFT against the simulation.
