@@ -128,6 +128,16 @@ def dmft(
         explode; observables from ``blowup_step`` on are NaN); BELOW_THRESHOLD (no spectral outlier,
         §5.6: the spectral seed is undefined); NOT_APPLICABLE (sup T = inf; an algorithm or start the
         DMFT does not cover yet; l' jumps (``Loss.jumps``) with pathwise responses: nothing computed).
+
+    Examples
+    --------
+    Five GD steps of phase retrieval from the spectral start (small Monte-Carlo sizes for the example; see the
+    guide on choosing sizes):
+
+    >>> from sidmft import Problem, dmft
+    >>> th = dmft(Problem(steps=5), samples=2000, batches=2, seed=0)
+    >>> th.status.label, th.mean("m").shape, bool(abs(th.mean("m")[0] - th.spectral_overlap) < 1e-12)
+    ('success', (6,), True)
     """
     _check_problem(problem)
     settings = resolve_settings(

@@ -118,6 +118,13 @@ def fixed_point(
     ------
     TypeError, ValueError
         Bad input (types, a non-finite start, bad settings, or settings and keywords), before any work.
+
+    Examples
+    --------
+    >>> from sidmft import Problem, fixed_point
+    >>> fp = fixed_point(Problem(alpha=3.0, lam=0.1, eta=0.1))
+    >>> fp.status.label, round(fp.m, 3), round(fp.q, 3), bool(0 < fp.rate < 1)
+    ('success', 0.936, 0.885, True)
     """
     if not isinstance(problem, Problem):
         raise TypeError(f"problem must be a sidmft.Problem; got {type(problem).__name__}")

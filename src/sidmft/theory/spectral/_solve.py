@@ -69,6 +69,15 @@ def spectral(problem: Problem, quad: QuadSpec = DEFAULT_QUAD, threshold: bool = 
         ``status`` SUCCESS above the threshold; BELOW_THRESHOLD (rho = 0, top eigenvalue =
         bulk edge) below it; NOT_APPLICABLE if sup T = inf, sup T <= 0, T constant, or the
         transition is never passed; FAILED if T is NaN/+inf on the support.
+
+    Examples
+    --------
+    Noiseless phase retrieval with T(y) = 1 - 1/y: the threshold is alpha_c = 1/2 and the top eigenvalue 1/alpha.
+
+    >>> from sidmft import Problem, spectral
+    >>> sp = spectral(Problem(alpha=2.0, preprocess="lal"))
+    >>> sp.status.label, round(float(sp.alpha_c), 6), round(float(sp.rho_sq), 4), round(float(sp.top_eigenvalue), 9)
+    ('success', 0.5, 0.6389, 0.5)
     """
     if not isinstance(problem, Problem):
         raise TypeError(f"problem must be a sidmft.Problem; got {type(problem).__name__}")
