@@ -123,7 +123,8 @@ def _ser(t, A, Br, Bi, RT, spec, RS, B0, dgS, M, parts):
 def complex_responses(t, A, Br, Bi, RT, spectral, n_paths, serial=False) -> np.ndarray:
     """resp[tau] = E[Re nu_tau[0]] (tau = 0..t) and resp[t + 1] = R_g(t, S) (0 without a spectral seed).
 
-    ``A``, ``Br``, ``Bi``: (>= t + 1, M) histories (float32 or float64: the sweep's arithmetic) of a = dg/dr and b = dg/d r-bar (real, imaginary);
+    ``A``, ``Br``, ``Bi``: (>= t + 1, M) histories (float32 or float64: the sweep's arithmetic) of a = dg/dr
+    and b = dg/d r-bar (real, imaginary parts);
     ``RT[k, s]`` = R(s, k) the memory of the read points (row 0: R(s, S)); ``spectral``: None or (B0, dgS), the
     per-path d r^0 / d w^S and d g^S / d w^S; means over the ``n_paths`` paths."""
     M = int(n_paths)

@@ -16,7 +16,6 @@ from typing import Optional
 
 import numpy as np
 
-
 __all__ = ["grad_norm", "grad_norm_rows", "unsupported", "bernoulli_factors", "probe_grad_norm", "linear_stage"]
 
 
