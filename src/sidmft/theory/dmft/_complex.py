@@ -134,6 +134,7 @@ class ComplexBatchSolver(BatchSolver):
             self.A[t, :M], self.Bre[t, :M], self.Bim[t, :M] = a, b.real, b.imag
         self.train[t] = lv.mean()
         self.maxr[t] = np.max(np.abs(r))
+        self._record_shares(t, g, lv)
         ok = np.isfinite(self.maxr[t]) and np.all(np.isfinite(g))
         if a is not None:
             ok = ok and bool(np.all(np.isfinite(a)) and np.all(np.isfinite(b)))

@@ -150,6 +150,8 @@ class BatchSolver:
         self.train = np.full(n_steps + 1, np.nan)
         self.gradn = np.full(n_steps + 1, np.nan)
         self.maxr = np.full(n_steps + 1, np.nan)
+        self.tail_g2 = np.full((2, n_steps + 1), np.nan)
+        self.tail_loss = np.full((2, n_steps + 1), np.nan)
         # pad the path axis to whole SIMD blocks (zero paths add nothing)
         lanes = self.kernel.lanes(self.dtype)
         self.n_padded = -(-self.n_paths // lanes) * lanes
@@ -245,9 +247,16 @@ class BatchSolver:
         self.G[t, : self.n_paths], self.H[t, : self.n_paths] = g, h
         self.train[t] = lv.mean()
         self.maxr[t] = np.max(np.abs(r))
+        self._record_shares(t, g, lv)
         if not (np.isfinite(self.maxr[t]) and np.all(np.isfinite(g)) and np.all(np.isfinite(h))):
             return None
         return g
+
+    def _record_shares(self, t: int, g: np.ndarray, lv: np.ndarray) -> None:
+        """The largest single path and the sum of |g|^2 and of |l| at step t (heavy-tail diagnostic)."""
+        with np.errstate(all="ignore"):
+            for out, v in ((self.tail_g2, np.abs(g) ** 2), (self.tail_loss, np.abs(lv))):
+                out[0, t], out[1, t] = float(v.max()), float(v.sum())
 
     def _iterate_field(self, t: int, r: np.ndarray) -> np.ndarray:
         """The field at x^t from the one at p^t = a x^t + b x^{t-1}: r_x^t = (r^t - b r_x^{t-1})/a (§6.3)."""
@@ -431,4 +440,6 @@ class BatchSolver:
             maxr=self.maxr,
             blowup_step=blow,
             min_schur=self.min_schur,
+            tail_g2=self.tail_g2,
+            tail_loss=self.tail_loss,
         )

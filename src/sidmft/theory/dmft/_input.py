@@ -145,12 +145,20 @@ class BatchOutput:
     maxr: np.ndarray
     blowup_step: Optional[int]
     min_schur: float
+    #: per step, (largest single path, sum over paths) of |g|^2 (the Gram diagonal) and of |l| (the training loss):
+    #: the heavy-tail diagnostic of :mod:`sidmft.theory.dmft._assemble` (arrays (2, steps + 1))
+    tail_g2: Optional[np.ndarray] = None
+    tail_loss: Optional[np.ndarray] = None
 
     _SCALARS = ("blowup_step", "min_schur")
 
     def arrays(self) -> dict:
         """The checkpoint encoding: plain arrays (blowup_step -1 when None)."""
-        out = {f.name: np.asarray(getattr(self, f.name)) for f in fields(self) if f.name not in self._SCALARS}
+        out = {
+            f.name: np.asarray(getattr(self, f.name))
+            for f in fields(self)
+            if f.name not in self._SCALARS and getattr(self, f.name) is not None
+        }
         out["blowup_step"] = np.array(-1 if self.blowup_step is None else int(self.blowup_step))
         out["min_schur"] = np.array(float(self.min_schur))
         return out
@@ -158,6 +166,6 @@ class BatchOutput:
     @classmethod
     def from_arrays(cls, z) -> BatchOutput:
         """Inverse of :meth:`arrays` (``z`` a mapping such as an open ``.npz``)."""
-        kw: dict = {f.name: np.array(z[f.name]) for f in fields(cls) if f.name not in cls._SCALARS}
+        kw: dict = {f.name: np.array(z[f.name]) for f in fields(cls) if f.name not in cls._SCALARS and f.name in z}
         blow = int(z["blowup_step"])
         return cls(**kw, blowup_step=None if blow < 0 else blow, min_schur=float(z["min_schur"]))
