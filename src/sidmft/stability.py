@@ -69,9 +69,11 @@ def unstable_probability(problem) -> float:
     Y, W = model.label_nodes(zg)
     Y, W = np.asarray(Y, dtype=float), np.asarray(W, dtype=float)
     if complex_:
+
         def density(z):
             return 2.0 * z * np.exp(-z * z)
     else:
+
         def density(z):
             return np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
 
@@ -89,6 +91,7 @@ def unstable_probability(problem) -> float:
         if on[-1]:
             edges.append(zg[-1])
         for a, b in zip(edges[0::2], edges[1::2]):
+
             def dens(z, k=k):
                 return density(z) * np.asarray(model.label_nodes(z)[1], dtype=float)[:, k]
 

@@ -173,7 +173,9 @@ def _status_message(problem, inp: EngineInput, outs, settings, naive, maxr, dive
         n_blow = len([o for o in outs if o.blowup_step is not None]) + len(diverging)
         what = (
             f"diverging in {len(diverging)} batch(es) (q_t above {DIVERGE:g} x the other batches' median from step "
-            f"{min(diverging.values())}) and " if diverging else ""
+            f"{min(diverging.values())}) and "
+            if diverging
+            else ""
         )
         return (
             Status.BLOWUP,

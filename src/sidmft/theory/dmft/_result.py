@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import InitVar, dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -191,16 +191,16 @@ class DMFTResult(TrajectoryResult):
         )
         if "max_abs_r" in ds:
             diagnostics["max_abs_r"] = np.asarray(ds["max_abs_r"].values)
-        arrays = {k: np.asarray(ds[k].values) for k in cls._KERNELS2 + cls._KERNELS1 if k in ds}
+        kw: dict[str, Any] = dict(cls._common_from_xarray(ds))
+        kw.update({k: np.asarray(ds[k].values) for k in cls._KERNELS2 + cls._KERNELS1 if k in ds})
+        kw.update({k: float(a[k]) for k in cls._FLOATS if k in a})
         return cls(
-            **cls._common_from_xarray(ds),
             t=np.asarray(ds["t"].values),
             samples=int(a["samples"]),
             batches=int(a["batches"]),
             naive=bool(int(a.get("naive", 0))),
             per_batch=cls._replicas_from_xarray(ds, suffix="_batch"),
-            **{k: float(a[k]) for k in cls._FLOATS if k in a},
-            **arrays,
             blowup_step=None if b < 0 else b,
             diagnostics=diagnostics,
+            **kw,
         )

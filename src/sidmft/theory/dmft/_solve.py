@@ -140,18 +140,9 @@ def dmft(
     ('success', (6,), True)
     """
     _check_problem(problem)
-    settings = resolve_settings(
-        DMFTSettings,
-        settings,
-        samples=samples,
-        batches=batches,
-        scores=scores,
-        precision=precision,
-        kernel=kernel,
-        threads=threads,
-        responses=responses,
-        window=window,
-    )
+    keywords = dict(samples=samples, batches=batches, scores=scores, precision=precision, kernel=kernel)
+    keywords.update(threads=threads, responses=responses, window=window)
+    settings = resolve_settings(DMFTSettings, settings, **keywords)
     seed, execution = _check_seed(seed), check_execution(workers, scheduler)
     if checkpoint is not None:  # refuses another run's directory before any work
         execution = execution.with_checkpoint(Checkpoint(checkpoint, run_key(problem, settings, seed, naive)))
