@@ -43,7 +43,9 @@ def _simulate(d, alpha, lam, eta, steps, m0, q0, seeds, first=1000):
         for _ in range(steps + 1):
             r = A @ x
             g = (np.abs(r) ** 2 - y) * r
-            rows.append((abs(np.vdot(xs, x)) / d, np.vdot(x, x).real / d, float(np.mean(0.25 * (np.abs(r) ** 2 - y) ** 2))))
+            rows.append(
+                (abs(np.vdot(xs, x)) / d, np.vdot(x, x).real / d, float(np.mean(0.25 * (np.abs(r) ** 2 - y) ** 2)))
+            )
             x = (1 - eta * lam) * x - (eta / alpha) * (A.conj().T @ g)
         out.append(rows)
     a = np.array(out)  # (seeds, steps + 1, 3)
@@ -52,7 +54,9 @@ def _simulate(d, alpha, lam, eta, steps, m0, q0, seeds, first=1000):
 
 @pytest.fixture(scope="module")
 def pathwise():
-    return dmft(Problem(**BASE, steps=10), settings=DMFTSettings(samples=8 * 5000, batches=8, responses="pathwise"), seed=3)
+    return dmft(
+        Problem(**BASE, steps=10), settings=DMFTSettings(samples=8 * 5000, batches=8, responses="pathwise"), seed=3
+    )
 
 
 def test_against_an_independent_complex_simulation(pathwise):
