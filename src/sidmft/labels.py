@@ -7,29 +7,45 @@ attributes of a stored sweep variable such as ``dmft_m`` or ``simulate_error_se`
 
 from __future__ import annotations
 
+from .parameters import PARAMETERS
 from .results import OBSERVABLES
 
 __all__ = ["PARAM_LABELS", "OBS_LABELS", "SOURCE_LABELS", "var_attrs", "param_label", "obs_label"]
 
-PARAM_LABELS = {
-    "alpha": r"sample ratio $\alpha = n/d$",
-    "lam": r"ridge penalty $\lambda$",
-    "eta": r"step size $\eta$",
-    "noise": r"noise level $\sigma$",
-    "steps": r"number of GD steps $T$",
-    "kappa": r"initial norm $\kappa$",
-    "m0": r"initial overlap $m_0$",
-    "q0": r"initial squared norm $q_0$",
-    "dim": r"dimension $d$",
-    "seeds": "number of seeds",
-    "samples": "DMFT Monte-Carlo samples",
-    "batches": "DMFT batches",
+#: labels of the parameters that are not numbers (the numbers' labels live in :mod:`sidmft.parameters`)
+_WORD_LABELS = {
     "model": "model",
     "loss": "loss",
     "preprocess": r"preprocessing $\mathcal{T}$",
     "init": "initialisation",
+    "field": "field",
+    "algorithm": "first-order method",
+    "eta_schedule": "step-size schedule",
     "t": r"GD step $t$",
 }
+
+
+class _ParamLabels(dict):
+    """name -> axis label: the parameter table's labels (read when asked, so a parameter registered later has
+    its label too), then the labels of the word-valued parameters."""
+
+    def __missing__(self, key):
+        par = PARAMETERS.get(key)
+        if par is not None:
+            return par.axis_label
+        raise KeyError(key)
+
+    def get(self, key, default=None):
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __contains__(self, key):
+        return dict.__contains__(self, key) or key in PARAMETERS
+
+
+PARAM_LABELS = _ParamLabels(_WORD_LABELS)
 
 OBS_LABELS = {
     "m": r"overlap $m = \langle x, x^\star\rangle/d$",

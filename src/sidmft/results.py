@@ -40,6 +40,7 @@ class Status(enum.IntEnum):
     BELOW_THRESHOLD = 4  #: spectral method has no outlier (no weak recovery)
     NOT_APPLICABLE = 5  #: theory does not cover this problem (e.g. sup T = inf)
     FAILED = 6  #: anything else; see message
+    UNINFORMATIVE = 7  #: the equations have no informative solution (a fact about the problem, e.g. a threshold)
 
     @property
     def label(self) -> str:

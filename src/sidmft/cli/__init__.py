@@ -39,6 +39,7 @@ EXIT_CODES = {
     "below-threshold": 6,
     "not-applicable": 7,
     "failed": 8,
+    "uninformative": 9,
 }
 
 

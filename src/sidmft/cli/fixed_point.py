@@ -46,8 +46,9 @@ def command(root, start, tol, n_mc, as_json, output, **opts):
 
     \b
     Exit status: 0 success, 2 usage error, 5 not-converged (residual above
-    --tol), 8 failed (no informative fixed point); --json and --output are
-    written in every case (README: Exit codes).
+    --tol), 7 not-applicable (a method without fixed point), 8 failed,
+    9 uninformative (no informative fixed point: a fact about the problem);
+    --json and --output are written in every case (README: Exit codes).
     """
     from ..theory.fixed_point import FixedPointSettings, fixed_point
 

@@ -187,8 +187,16 @@ def fixed_title(ds, da) -> str:
         fixed = {}
     defaults = {k: Problem.__dataclass_fields__[k].default for k in ("model", "loss", "preprocess")}
     fixed = {**defaults, **fixed}
+    if fixed.get("preprocess") is None and "preprocess" not in ds.dims:  # the default T of the problem, resolved
+        keys = set(Problem.__dataclass_fields__) - set(ds.dims) - {"x0"}
+        try:
+            fixed["preprocess"] = Problem(**{k: v for k, v in fixed.items() if k in keys and v is not None}).preprocess
+        except (TypeError, ValueError):
+            fixed.pop("preprocess")
     parts = []
-    for k in ("model", "loss", "preprocess", "noise", "alpha", "lam", "eta", "steps", "kappa"):
+    for k in ("model", "loss", "preprocess", "noise", "alpha", "lam", "eta", "steps", "kappa", "field", "algorithm"):
+        if k in ("field", "algorithm") and fixed.get(k) in (None, "real", "gd"):
+            continue
         if k in fixed and k not in ds.dims:
             parts.append(fmt_value(k, fixed[k]))
     for k, c in da.coords.items():

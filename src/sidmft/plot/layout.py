@@ -16,6 +16,7 @@ from typing import Optional
 import numpy as np
 
 from ..labels import param_label
+from ..parameters import PARAMETERS
 from ._data import (
     PlotError,
     apply_select,
@@ -110,15 +111,22 @@ def is_geometric(vals) -> bool:
     return bool(np.allclose(r, r[0], rtol=1e-6) and not np.allclose(d, d[0], rtol=1e-6))
 
 
-def cell_edges(vals, log: bool) -> np.ndarray:
-    """Edges of heat-map cells centred on ``vals`` (midpoints, in log space when ``log``)."""
+def cell_edges(vals, log: bool, lo: Optional[float] = None, hi: Optional[float] = None) -> np.ndarray:
+    """Edges of heat-map cells centred on ``vals`` (midpoints, in log space when ``log``), the outer edges kept
+    inside the parameter's range [lo, hi] (e.g. no cell below lambda = 0)."""
     v = np.asarray(vals, dtype=float)
     if v.size == 1:
-        return np.array([v[0] * 0.9, v[0] * 1.1]) if log else np.array([v[0] - 0.5, v[0] + 0.5])
-    w = np.log(v) if log else v
-    mid = (w[1:] + w[:-1]) / 2
-    e = np.concatenate([[w[0] - (mid[0] - w[0])], mid, [w[-1] + (w[-1] - mid[-1])]])
-    return np.exp(e) if log else e
+        e = np.array([v[0] * 0.9, v[0] * 1.1]) if log else np.array([v[0] - 0.5, v[0] + 0.5])
+    else:
+        w = np.log(v) if log else v
+        mid = (w[1:] + w[:-1]) / 2
+        e = np.concatenate([[w[0] - (mid[0] - w[0])], mid, [w[-1] + (w[-1] - mid[-1])]])
+        e = np.exp(e) if log else e
+    if lo is not None and e[0] < lo <= v[0]:
+        e[0] = lo
+    if hi is not None and e[-1] > hi >= v[-1]:
+        e[-1] = hi
+    return e
 
 
 def _axis(name: str, values, log: Optional[bool], cells: bool) -> Axis:
@@ -129,7 +137,9 @@ def _axis(name: str, values, log: Optional[bool], cells: bool) -> Axis:
     centres = values.astype(float) if numeric else np.arange(len(values), dtype=float)
     edges = None
     if cells:
-        edges = cell_edges(values, log) if numeric else np.arange(len(values) + 1) - 0.5
+        par = PARAMETERS.get(name)
+        bounds = (par.lo, par.hi) if par is not None else (None, None)
+        edges = cell_edges(values, log, *bounds) if numeric else np.arange(len(values) + 1) - 0.5
     return Axis(name, param_label(name), values, centres, edges, log, numeric, values.dtype.kind in "iu")
 
 

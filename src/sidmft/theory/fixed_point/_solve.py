@@ -150,7 +150,7 @@ def fixed_point(
                 sol = failed_solution("solver", [f"numerical failure in the solver: {type(e).__name__}: {e}"])
         out.timing["solve"] = t_solve.seconds
         _fill_or_fail(out, law, sol, cfg)
-        if np.isfinite(out.m) and cfg.n_mc > 0 and out.status != Status.FAILED:
+        if np.isfinite(out.m) and cfg.n_mc > 0 and out.status not in (Status.FAILED, Status.UNINFORMATIVE):
             with Timer() as t_rate:
                 _attach_rate(out, law, cfg)
             out.timing["rate"] = t_rate.seconds
@@ -201,7 +201,7 @@ def _fill(out: FixedPointResult, law: FixedPointLaw, sol: Solution, cfg: FixedPo
     notes = list(sol.notes)
     if sol.failed or not np.isfinite(sol.m):
         out.m = out.q = out.gamma = float("nan")
-        out.status = Status.FAILED
+        out.status = Status.UNINFORMATIVE if sol.no_solution else Status.FAILED
         out.message = "; ".join(notes) or "no fixed point found"
         out.residuals = {k: float(v) for k, v in zip(("F1", "F2", "F3"), F)}
         out.residual = float(np.max(np.abs(F))) if np.all(np.isfinite(F)) else float("nan")
@@ -260,7 +260,7 @@ def _set_status(out: FixedPointResult, tol: float, notes: list):
             f"max |residual| = {out.residual:.2g}" + (" after: " + "; ".join(notes) if notes else "")
         )
     elif out.residual <= tol:
-        status = Status.FAILED
+        status = Status.UNINFORMATIVE
         message = (
             f"only the uninformative fixed point m = {out.m:.2g} was found "
             f"(no informative solution reached; below the weak-recovery threshold?)"

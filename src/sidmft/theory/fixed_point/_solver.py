@@ -50,11 +50,12 @@ class Solution:
     nfev: int = 0
     notes: tuple = ()
     failed: bool = False
+    no_solution: bool = False  #: proved: the equations have no (informative) solution
 
 
-def failed_solution(strategy: str, notes, nfev: int = 0) -> Solution:
+def failed_solution(strategy: str, notes, nfev: int = 0, no_solution: bool = False) -> Solution:
     nan = float("nan")
-    return Solution(nan, nan, nan, np.full(3, np.nan), strategy, 0, nfev, tuple(notes), True)
+    return Solution(nan, nan, nan, np.full(3, np.nan), strategy, 0, nfev, tuple(notes), True, no_solution)
 
 
 def _starting_points(law: FixedPointLaw, guess, strategy: str, notes: list):
@@ -98,7 +99,7 @@ def _run_stages(law, res, pts, settings):
 def _exact(law, notes) -> Solution:
     sr = exact_stage(law)
     if sr.u is None or sr.F is None:
-        return failed_solution("exact", notes + list(sr.notes), nfev=sr.nfev)
+        return failed_solution("exact", notes + list(sr.notes), nfev=sr.nfev, no_solution=sr.no_solution)
     return Solution(1.0, 0.0, float(sr.u[2]), sr.F, "exact", sr.nfev, sr.nfev, tuple(notes))
 
 

@@ -66,6 +66,8 @@ class StageResult:
         What went wrong on the way (for the result's message).
     miss_note : str
         Note to add when the caller does not accept the point.
+    no_solution : bool
+        The stage proved that its equation has no solution (not a numerical failure).
     """
 
     name: str
@@ -74,6 +76,7 @@ class StageResult:
     nfev: int
     notes: tuple = ()
     miss_note: str = ""
+    no_solution: bool = False
 
 
 def clip_u(u):
@@ -352,6 +355,7 @@ def exact_stage(law) -> StageResult:
                 "exact-recovery branch (lam = 0, noiseless, realisable): (F1) alpha gamma E[l''/(1 + gamma l'')] = 1 "
                 f"has no solution gamma > 0 ({why})",
             ),
+            no_solution=math.isfinite(fhi),
         )
     try:
         g = math.exp(brentq(f1, lo, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=200))
