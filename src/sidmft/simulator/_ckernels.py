@@ -206,10 +206,9 @@ def cfused_apply(A, y, x, lp=None, ws=None, factor=None):
     scaled = factor is not None
     f = np.ascontiguousarray(factor, dtype=rdt) if scaled else ws.nofactor
     P2, Q2 = ws.scaled() if scaled else (ws.partP2, ws.partQ2)
-    _cfused_kernel(
-        real_view(A), y, ws.u, ws.v, _placeholder() if linear else lp, linear, ws.r.view(rdt), ws.partP, ws.partQ,
-        f, scaled, P2, Q2,
-    )  # fmt: skip
+    Af, rf = real_view(A), ws.r.view(rdt)
+    lpf = _placeholder() if linear else lp
+    _cfused_kernel(Af, y, ws.u, ws.v, lpf, linear, rf, ws.partP, ws.partQ, f, scaled, P2, Q2)
     _creduce(ws.partP, ws.partQ, ws.out.view(rdt))
     if not scaled:
         return ws.r, ws.out
