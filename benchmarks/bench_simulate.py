@@ -4,6 +4,7 @@
     python benchmarks/bench_simulate.py --quick    # d = 2000 only, fewer repeats
     python benchmarks/bench_simulate.py --batch-only   # batched trajectories only
     python benchmarks/bench_simulate.py --algorithms [--quick]   # each algorithm vs GD: one run, and batched
+    python benchmarks/bench_simulate.py --complex [--quick]      # complex GD step vs one read of complex A
 
 Every time is the median of several repeats, and every ratio is formed from numbers measured in
 the same run (the machine may be shared; absolute times are noisy, ratios much less so).
@@ -28,6 +29,7 @@ import numpy as np
 from sidmft import Problem
 from sidmft.numerics import numba_threads
 from sidmft.simulator import generate_data, run_gd, run_gd_batch, spectral_init
+from sidmft.simulator._ckernels import real_view
 from sidmft.simulator._kernels import read_pass
 
 
@@ -57,6 +59,112 @@ def bench_gd(d, dtype, threads, reps, steps=6):
         npsum = med(lambda: data.A.sum(), 3)
     r, f, n_ = np.median(rd), np.median(fu), np.median(npy)
     return dict(d=d, dtype=dtype, threads=threads, read=r, npsum=npsum, fused=f, numpy=n_)
+
+
+def bench_complex(d, dtype, threads, reps, steps=6):
+    """Complex GD step (``run_gd`` on field="complex" data, fused kernel + update + observables) against one
+    read of the complex A (``read_pass`` on its real (n, 2d) view), interleaved in the same run; also the
+    numpy 2-pass path, and (for scale) the real fused GD step / read of the real A on real data of the same
+    n, d and precision, measured in the same repeats."""
+    p = Problem(alpha=4.0, lam=0.1, eta=0.1, steps=steps, field="complex")
+    data = generate_data(p, d, seed=0, dtype=dtype)
+    Af = real_view(data.A)
+    x0 = data.x_star * 0.9
+    pr = p.replace(field="real")
+    real = generate_data(pr, d, seed=0, dtype="float64" if dtype == "complex128" else "float32")
+    with numba_threads(threads):
+        read_pass(Af)  # compile / warm
+        run_gd(data, x0, p, threads=threads)
+        run_gd(real, real.x_star * 0.9, pr, threads=threads)
+        rd, fu, npy, rrd, rfu = [], [], [], [], []
+        for _ in range(reps):
+            time.sleep(0.1)
+            rd.append(med(lambda: read_pass(Af), 3))
+            tr = run_gd(data, x0, p, threads=threads, method="fused")
+            fu.append(tr.seconds / tr.passes)
+            tr = run_gd(data, x0, p, method="numpy")
+            npy.append(tr.seconds / tr.passes)
+            rrd.append(med(lambda: read_pass(real.A), 3))
+            tr = run_gd(real, real.x_star * 0.9, pr, threads=threads, method="fused")
+            rfu.append(tr.seconds / tr.passes)
+    return dict(
+        d=d,
+        dtype=dtype,
+        threads=threads,
+        read=np.median(rd),
+        fused=np.median(fu),
+        numpy=np.median(npy),
+        real_ratio=np.median(rfu) / np.median(rrd),
+    )
+
+
+def print_complex(dims, reps, thread_opts):
+    """The table of :func:`bench_complex` (complex128 and complex64, each thread count)."""
+    print(
+        "\n## Complex GD step vs one read of the complex A (field='complex', alpha = 4; ms, median of "
+        f"{reps} interleaved repeats; ratio = step / read of the (n, 2d) real view in the same run)"
+    )
+    print(
+        f"{'d':>5} {'dtype':>10} {'thr':>3} | {'read A':>7} | {'fused':>7} {'ratio':>6} | {'numpy':>8} {'ratio':>6} | "
+        f"{'real fused/read':>15}"
+    )
+    for d in dims:
+        for dt in ("complex128", "complex64"):
+            for th in thread_opts:
+                r = bench_complex(d, dt, th, reps)
+                print(
+                    f"{d:>5} {dt:>10} {th:>3} | {1e3 * r['read']:7.2f} | {1e3 * r['fused']:7.2f} "
+                    f"{r['fused'] / r['read']:6.2f} | {1e3 * r['numpy']:8.2f} {r['numpy'] / r['read']:6.2f} | "
+                    f"{r['real_ratio']:15.2f}",
+                    flush=True,
+                )
+
+
+def bench_complex_spectral(d, dense, alpha=4.0):
+    """Complex spectral start (noiseless PR, T = 1 - 1/y): Lanczos on the Hermitian operator against the real
+    symmetric 2d embedding, floors K = 100 and 1000, 1 numba thread; rows (label, info, seconds) and the
+    time of one read of the complex A."""
+    p = Problem(alpha=alpha, steps=0, field="complex")
+    data = generate_data(p, d, seed=0)
+    Af = real_view(data.A)
+    rows = []
+    with numba_threads(1):
+        read_pass(Af)
+        rd = med(lambda: read_pass(Af), 5)
+        if dense:
+            t0 = time.perf_counter()
+            _, ex = spectral_init(data, p, method="dense", t_floor=None)
+            rows.append(("exact: dense eigh, no floor", ex, time.perf_counter() - t0))
+        for label, kw in [
+            ("hermitian, K=100 (default)", dict()),
+            ("embedded 2d x 2d, K=100", dict(complex_eigsh="embedded")),
+            ("hermitian, K=1000", dict(t_floor=1000.0)),
+            ("hermitian, K=100, tol 1e-10", dict(tol=1e-10)),
+            ("embedded, K=100, tol 1e-10", dict(tol=1e-10, complex_eigsh="embedded")),
+        ]:
+            t0 = time.perf_counter()
+            _, info = spectral_init(data, p, method="lanczos", threads=1, **kw)
+            rows.append((label, info, time.perf_counter() - t0))
+    return rd, rows
+
+
+def print_complex_spectral(dims, quick):
+    print(
+        "\n## Complex spectral init, T = 1 - 1/y, alpha = 4, complex128, 1 thread; passes = operator applications "
+        "(+1 residual); time in units of one read of the complex A"
+    )
+    for d in dims:
+        rd, rows = bench_complex_spectral(d, dense=not quick and d <= 2000)
+        ex = rows[0][1] if rows[0][0].startswith("exact") else None
+        print(f"d = {d}: one read of A = {1e3 * rd:.2f} ms")
+        print(f"  {'method':<32} {'passes':>6} {'time/read':>9} {'rho^2':>8} {'d rho^2 vs exact':>16} {'lambda1':>8}")
+        for label, info, sec in rows:
+            diff = f"{info.overlap_sq - ex.overlap_sq:+16.5f}" if ex is not None else f"{'':>16}"
+            passes = info.passes if info.method != "dense" else "dense"
+            print(
+                f"  {label:<32} {passes:>6} {sec / rd:9.0f} {info.overlap_sq:8.5f} {diff} {info.top_eigenvalue:8.4f}",
+                flush=True,
+            )
 
 
 def bench_batch(d, dtype, reps, threads=1, B=16, steps=4):
@@ -241,6 +349,7 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="d = 2000 only, fewer repeats")
     ap.add_argument("--batch-only", action="store_true", help="only the batched-trajectory section")
     ap.add_argument("--algorithms", action="store_true", help="only the per-algorithm sections (one run, and batched)")
+    ap.add_argument("--complex", action="store_true", help="only the complex sections (GD step, spectral init)")
     args = ap.parse_args(argv)
     dims = [2000] if args.quick else [2000, 4000]
     reps = 3 if args.quick else 5
@@ -248,6 +357,10 @@ def main(argv=None):
 
     if args.algorithms:
         print_algorithms_batch(dims, reps + 2, single=print_algorithms(dims, reps + 2))
+        return 0
+    if args.complex:
+        print_complex(dims, reps + 2, sorted({1, numba.config.NUMBA_NUM_THREADS}))
+        print_complex_spectral(dims, args.quick)
         return 0
 
     print(

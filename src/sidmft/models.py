@@ -40,6 +40,7 @@ from .numerics import gauss_hermite
 
 __all__ = [
     "Model",
+    "complex_test_error",
     "AdditiveModel",
     "BinaryModel",
     "register_model",
@@ -80,7 +81,7 @@ class Model:
     def is_noiseless(self) -> bool:
         return self.noise == 0.0
 
-    def test_error(self, m, q, n_nodes: int = 60) -> np.ndarray:
+    def test_error(self, m, q, n_nodes: int = 60, field: str = "real") -> np.ndarray:
         """Prediction error E[(y_new - predict(r))^2] for a fresh sample.
 
         (z, r) ~ N(0, [[1, m], [m, q]]) with m = <x, x*>/d and q = ||x||^2/d, so the
@@ -88,7 +89,16 @@ class Model:
         (``n_nodes`` per Gaussian dimension, plus the model's noise rule), which is exact
         for polynomial links such as phase retrieval:
         3 - 2(q + 2m^2) + 3q^2 + sigma^2.
+
+        ``field="complex"`` (docs/theory.md §7; even models): (z, r) circular complex Gaussian with
+        E|z|^2 = 1, E[r conj(z)] = m = |x*^H x|/d, E|r|^2 = q, the label y = f(|z|) and the prediction
+        predict(|r|) = predict(|<a, x>|); see :func:`complex_test_error`.  Phase retrieval:
+        2 - 2(q + m^2) + 2q^2 + sigma^2.
         """
+        if field == "complex":
+            return complex_test_error(self, m, q, n_nodes)
+        if field != "real":
+            raise ValueError(f"field must be one of ['real', 'complex']; got {field!r}")
         m = np.asarray(m, dtype=float)
         q = np.asarray(q, dtype=float)
         shape = np.broadcast(m, q).shape
@@ -106,6 +116,43 @@ class Model:
             err = (Y[:, None, :] - pred) ** 2  # (n,n,k)
             out[i] = np.sum(ww * np.sum(WY[:, None, :] * err, axis=-1))
         return out.reshape(shape)
+
+
+def complex_test_error(model: Model, m, q, n_nodes: int = 60) -> np.ndarray:
+    """E[(y_new - predict(|r|))^2] over circular complex Gaussian (z, r), E|z|^2 = 1, E[r conj(z)] = m, E|r|^2 = q.
+
+    Removing the common phase, z = rho >= 0 with rho^2 ~ Exp(1) and r = m rho + s (e1 + i e2)/sqrt(2),
+    s = sqrt(q - m^2), e1, e2 ~ N(0, 1) independent of rho.  The label enters through its conditional moments
+    E[y | rho] and E[y^2 | rho] (the model's ``label_nodes`` at z = rho; even models: y = f(|z|)), so
+
+        test error = E[ E[y^2|rho] - 2 E[y|rho] p + p^2 ],   p = predict(|m rho + s (e1 + i e2)/sqrt(2)|),
+
+    by Gauss-Laguerre quadrature in rho^2 (``n_nodes``) times Gauss-Hermite in e1 and e2 (``n_nodes`` each):
+    deterministic, and exact for polynomial links such as phase retrieval, 2 - 2(q + m^2) + 2q^2 + sigma^2.
+    """
+    from scipy.special import roots_laguerre
+
+    if not model.even:
+        raise ValueError(f"field='complex' needs an even model (y = f(|z|)); model {model.name!r} is not even")
+    m = np.asarray(m, dtype=float)
+    q = np.asarray(q, dtype=float)
+    shape = np.broadcast(m, q).shape
+    m, q = np.broadcast_to(m, shape).ravel(), np.broadcast_to(q, shape).ravel()
+    u, wu = roots_laguerre(int(n_nodes))
+    rho = np.sqrt(u)
+    Y, WY = model.label_nodes(rho, n_noise=min(n_nodes, 40))
+    M1, M2 = np.sum(WY * Y, axis=-1), np.sum(WY * Y * Y, axis=-1)
+    x, w = gauss_hermite(n_nodes)
+    e = x / np.sqrt(2.0)
+    W = wu[:, None, None] * w[None, :, None] * w[None, None, :]
+    out = np.empty(m.shape)
+    for i, (mi, qi) in enumerate(zip(m, q)):
+        s = np.sqrt(max(qi - mi * mi, 0.0))
+        re = mi * rho[:, None, None] + s * e[None, :, None]
+        im = s * e[None, None, :]
+        p = np.asarray(model.predict(np.sqrt(re * re + im * im)), dtype=float)
+        out[i] = np.sum(W * (M2[:, None, None] - 2.0 * M1[:, None, None] * p + p * p))
+    return out.reshape(shape)
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,8 @@ def gd_jax(A, y, x0, x_star, *, loss, alpha: float, lam: float, eta: float, step
     A : (n, d) array, rows a_i ~ N(0, I_d/d)
     y, x0, x_star : arrays of length n, d, d
     loss : str or Loss
-        A registered loss with ``array_namespace=True`` (ValueError otherwise).
+        A registered loss with ``array_namespace=True`` (ValueError otherwise).  Real arrays only: complex
+        ``A``, ``x0`` or ``x_star`` raise ValueError (complex signals run on the numba/numpy backends).
     alpha, lam, eta, steps : as in :class:`sidmft.Problem`
     dtype : ``"float32"`` (default on GPUs) or ``"float64"`` (run under a scoped ``enable_x64``)
 
@@ -54,6 +55,11 @@ def gd_jax(A, y, x0, x_star, *, loss, alpha: float, lam: float, eta: float, step
     dict with ``m``, ``q``, ``train_loss``, ``grad_norm`` (length steps+1; the gradient norm at
     the last iterate is evaluated too) and ``x`` (final iterate, in ``dtype``).
     """
+    if any(np.iscomplexobj(v) for v in (A, x0, x_star)) or np.dtype(dtype).kind == "c":
+        raise ValueError(
+            "backend='jax' runs real signals only (field='real'); complex data (field='complex', complex "
+            "Wirtinger flow) need backend='numba' or 'numpy'"
+        )
     loss = get_loss(loss)
     loss.check_array_namespace("jax")
     if np.dtype(dtype) not in (np.float32, np.float64):

@@ -15,6 +15,13 @@ from each eta; the method's beta, batch and temperature are shared by the batch)
 draws of sgd and Langevin dynamics are ``sgd_factor(seed, t, n, batch)`` and
 ``langevin_noise(seed, t, d)`` (their own SeedSequence streams), shared by every trajectory of a
 batch, so trajectory b of ``run_gd_batch`` is ``run_gd`` with (lams[b], etas[b]) up to rounding.
+
+``Problem(field="complex")`` (complex Wirtinger flow, docs/theory.md §7) runs everything above on complex
+data: complex128/complex64 A with rows a_i^H, a_i ~ CN(0, I_d/d), y = f(|a_i^H x*|), the fused kernels of
+``simulator/_ckernels.py`` (A^H and g = L'(y, |r|) r/|r|), the Hermitian spectral matrix, every method with
+the same real coefficients (real GD on (Re x, Im x); complex Langevin noise xi_re + i xi_im), and the
+phase-invariant observables m = |x*^H x|/d, q, cosine, error, training loss, objective, gradient norm and
+test error.  The JAX backend runs real data only.
 """
 
 from ._batch import run_gd_batch

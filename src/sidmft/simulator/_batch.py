@@ -18,6 +18,9 @@ One read of A per step for all B trajectories (batched fused kernel): gd, heavy-
 the B columns X^t through it; sgd adds A^T (f^t G) next to A^T G while the rows are in cache; Nesterov
 puts the 2B columns [P^t, X^t] (gradients at the read points, observables at the iterates) through
 it together.  ``method="gemm"``: two GEMMs per step instead.
+
+Complex data (docs/theory.md §7): A^H and g = L'(y, |r|) r/|r|; B complex columns are 2B real columns of
+the batched kernel (``simulator/_ckernels.py``); the same coefficients, complex Langevin noise.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ from threadpoolctl import threadpool_limits
 from ..numerics import numba_threads
 from ..parameters import get_parameter
 from ..results import OBSERVABLES, Status
-from ._data import langevin_noise, sgd_factor
+from ._ckernels import cfused_apply_batch, real_dtype
+from ._data import check_field, langevin_noise, sgd_factor
 from ._gd import Trajectory, _check_method, _divergence_message, _finish, _measure_batch, _scalar_grad
 from ._kernels import BatchWorkspace, fused_apply_batch
 from ._settings import DEFAULT_BOUND
@@ -60,7 +64,9 @@ def batch_etas(problem, etas, steps: int) -> np.ndarray:
 
 
 def _batch_start(x0, d, B, dt):
-    x0 = np.asarray(x0, dtype=np.float64)
+    if np.iscomplexobj(x0) and not np.iscomplexobj(np.empty(0, dt)):
+        raise ValueError("x0 must be real for real data (field='real'); got a complex array")
+    x0 = np.asarray(x0, dtype=np.complex128 if np.iscomplexobj(np.empty(0, dt)) else np.float64)
     if x0.shape == (d,):
         return np.repeat(x0[:, None], B, axis=1).astype(dt)
     if x0.shape == (d, B):
@@ -112,14 +118,18 @@ class _Passes:
     """The reads of A of a batch: the fused kernel (one pass, reusable workspace) or two GEMMs."""
 
     def __init__(self, A, y, lp, loss):
-        self.A, self.yd, self.yc, self.lp, self.loss = A, y.astype(A.dtype), y[:, None], lp, loss
+        self.cplx = np.iscomplexobj(A)
+        self.A, self.yd, self.yc, self.lp, self.loss = A, y.astype(real_dtype(A.dtype)), y[:, None], lp, loss
         self.ws: Optional[BatchWorkspace] = None
         self.count = 0
 
     def __call__(self, X, f):
         """(R64, Out, Outf): R = A X (float64 view), Out = A^T l'(y, R), Outf = A^T (f l'(y, R))
-        (None without a factor f; f (n,) or one column per column of X), all (., columns of X)."""
+        (None without a factor f; f (n,) or one column per column of X), all (., columns of X).
+        Complex A: R in complex128, A^H and g = L'(y, |R|) R/|R|."""
         A, dt = self.A, self.A.dtype
+        if self.cplx:
+            return self._complex(X, f)
         if self.lp is not None:
             n, d = A.shape
             if self.ws is None or not self.ws.fits(n, d, X.shape[1], dt):
@@ -137,6 +147,27 @@ class _Passes:
         F = f.astype(dt) if f.ndim == 2 else f.astype(dt)[:, None]
         O = (np.concatenate([G, G * F], axis=1).T @ A).T
         return R64, O[:, :B], O[:, B:]
+
+    def _complex(self, X, f):
+        """:meth:`__call__` for complex A (fused: 2B real columns in one read; else two complex GEMMs)."""
+        A, dt = self.A, self.A.dtype
+        if self.lp is not None:
+            n, d = A.shape
+            B2, rdt = 2 * X.shape[1], real_dtype(dt)
+            if self.ws is None or not self.ws.fits(n, 2 * d, B2, rdt):
+                self.ws = BatchWorkspace(n, 2 * d, B2, rdt)
+            res = cfused_apply_batch(A, self.yd, X, self.lp, self.ws, f)
+            self.count += 1
+            return res[0].astype(np.complex128), res[1].T, (res[2].T if f is not None else None)
+        R64 = (A @ X).astype(np.complex128, copy=False)
+        G = np.asarray(self.loss.complex_grad(self.yc, R64), dtype=dt)
+        self.count += 2
+        if f is not None:
+            F = f.astype(real_dtype(dt)) if f.ndim == 2 else f.astype(real_dtype(dt))[:, None]
+            G = np.concatenate([G, G * F], axis=1)
+        O = (G.conj().T @ A).conj().T
+        B = X.shape[1]
+        return R64, O[:, :B], (O[:, B:] if f is not None else None)
 
 
 #: the historical per-trajectory keywords of :func:`run_gd_batch` -> method parameter
@@ -235,7 +266,8 @@ class _BatchScheme:
         tau = self.tau[active]
         if np.any(tau > 0):
             sigma = np.sqrt(2.0 * eta * tau).astype(dt)
-            Xn = Xn + langevin_noise(seed, t, Xa.shape[0]).astype(dt)[:, None] * sigma
+            field = "complex" if np.iscomplexobj(Xa) else "real"
+            Xn = Xn + langevin_noise(seed, t, Xa.shape[0], field).astype(dt)[:, None] * sigma
         return Xn
 
 
@@ -321,6 +353,7 @@ def run_gd_batch(
     """
     _check_method(method, ("auto", "fused", "gemm"))
     t_start = time.perf_counter()
+    check_field(data, problem)
     lams, etas = check_lams_etas(lams, etas)
     B, steps = lams.size, problem.steps if steps is None else int(steps)
     params = batch_parameters(problem, B, params, betas=betas, batches=batches, temperatures=temperatures)

@@ -7,6 +7,11 @@ m = <x,x*>/d, q = ||x||^2/d, cosine = m/sqrt(q), error = 1 + q - 2|m|,
 train_loss = (1/n) sum_i l(y_i, r_i), objective = train_loss + lam q/2,
 grad_norm = ||grad L(x^t)||^2/d, test_error = model.test_error(m, q).
 
+Complex data (docs/theory.md §7): x^{t+1} = (1 - eta lam) x^t - (eta/alpha) A^H g^t with
+g = L'(y, |r|) r/|r|, and the phase-invariant observables m = |x*^H x|/d, q = ||x||^2/d,
+train_loss = (1/n) sum_i L(y_i, |r_i|), grad_norm = ||lam x + (1/alpha) A^H g||^2/d (the real gradient on
+(Re x, Im x) written as a complex vector), test_error = model.test_error(m, q, field="complex").
+
 One pass over A per step: the fused kernel returns r = A x^t (for the training loss) and
 A^T l'(y, r) (for the gradient) in one read of A.  The final step t = steps costs one more pass
 (its loss and gradient norm).  Many (lam, eta) pairs on the same data run together in
@@ -31,6 +36,7 @@ from threadpoolctl import threadpool_limits
 
 from ..numerics import numba_threads
 from ..results import OBSERVABLES, Result, Status
+from ._data import check_field
 from ._kernels import compile_scalar_grad
 from ._settings import DEFAULT_BOUND
 from ._steps import Applier, Scheme, check_jax_algorithm
@@ -94,12 +100,12 @@ def _divergence_message(t, reason, eta):
     )
 
 
-def _fill_test_error(obs, model):
+def _fill_test_error(obs, model, field="real"):
     m, q = obs["m"], obs["q"]
     te = np.full(m.shape, np.nan)
     ok = np.isfinite(m) & np.isfinite(q)
     if np.any(ok):
-        te[ok] = model.test_error(m[ok], q[ok])
+        te[ok] = model.test_error(m[ok], q[ok]) if field == "real" else model.test_error(m[ok], q[ok], field=field)
     obs["test_error"] = te
 
 
@@ -141,7 +147,7 @@ class _Guard:
 def _finish(obs, problem, status, message, x, passes, method, t_start, **kw):
     """Derived observables, test error, and the Trajectory."""
     _derived(obs)
-    _fill_test_error(obs, problem.model_obj)
+    _fill_test_error(obs, problem.model_obj, problem.field)
     sec = time.perf_counter() - t_start
     kw.setdefault("statuses", [status])
     kw.setdefault("messages", [message])
@@ -150,7 +156,7 @@ def _finish(obs, problem, status, message, x, passes, method, t_start, **kw):
         status=status,
         message=message,
         obs=obs,
-        x=x.astype(np.float64),
+        x=x.astype(np.complex128 if np.iscomplexobj(x) else np.float64),
         passes=passes,
         method=method,
         seconds=sec,
@@ -182,8 +188,13 @@ def _overrides(problem, lam, eta, steps):
 
 
 def _measure(x, grad, r, xs, y, loss):
-    """(m, q, train_loss, grad_norm) of one iterate, accumulated in float64."""
+    """(m, q, train_loss, grad_norm) of one iterate, accumulated in float64 (complex: complex128, with
+    m = |x*^H x|/d and the loss of |r|)."""
     d = x.size
+    if np.iscomplexobj(x):
+        x64, g64 = x.astype(np.complex128, copy=False), grad.astype(np.complex128, copy=False)
+        tl = float(np.mean(loss.complex_value(y, r.astype(np.complex128, copy=False))))
+        return abs(np.vdot(xs, x64)) / d, np.vdot(x64, x64).real / d, tl, np.vdot(g64, g64).real / d
     x64 = x.astype(np.float64, copy=False)
     g64 = grad.astype(np.float64, copy=False)
     tl = float(np.mean(loss.value(y, r.astype(np.float64, copy=False))))
@@ -191,8 +202,14 @@ def _measure(x, grad, r, xs, y, loss):
 
 
 def _measure_batch(Xa, grad, R64, xs, yc, loss):
-    """Per-column (m, q, train_loss, grad_norm) of a batch of iterates, in float64."""
+    """Per-column (m, q, train_loss, grad_norm) of a batch of iterates, in float64 (complex: complex128,
+    m = |x*^H x|/d, the loss of |r|)."""
     d = Xa.shape[0]
+    if np.iscomplexobj(Xa):
+        X64, g64 = Xa.astype(np.complex128, copy=False), grad.astype(np.complex128, copy=False)
+        q = np.einsum("ij,ij->j", X64.conj(), X64).real / d
+        gn = np.einsum("ij,ij->j", g64.conj(), g64).real / d
+        return np.abs(xs.conj() @ X64) / d, q, np.mean(loss.complex_value(yc, R64), axis=0), gn
     X64 = Xa.astype(np.float64, copy=False)
     g64 = grad.astype(np.float64, copy=False)
     q, gn = np.einsum("ij,ij->j", X64, X64) / d, np.einsum("ij,ij->j", g64, g64) / d
@@ -245,7 +262,8 @@ def run_gd(
     t_start = time.perf_counter()
     lam, eta, steps = _overrides(problem, lam, eta, steps)
     loss, alpha, d = problem.loss_obj, problem.alpha, data.d
-    x0 = np.asarray(x0, dtype=np.float64)
+    check_field(data, problem)
+    x0 = _start_vector(x0, data)
     if x0.shape != (d,):
         raise ValueError(f"x0 must have shape ({d},); got {x0.shape}")
     scheme = Scheme.of(problem, eta, steps)
@@ -256,7 +274,7 @@ def run_gd(
         return _run_gd_jax(data, x0, problem, guard, steps, t_start)
     lp = _scalar_grad(loss, "numpy" if backend == "numpy" else method)
     A, y, xs, dt = data.A, data.y, data.x_star, data.A.dtype
-    apply = Applier(A, y.astype(dt), lp, loss)
+    apply = Applier(A, y, lp, loss)
     status, message, passes = Status.SUCCESS, "", 0
     x, xprev = x0.astype(dt), None
     with threadpool_limits(1), numba_threads(threads), np.errstate(over="ignore", invalid="ignore"):
@@ -274,6 +292,15 @@ def run_gd(
     return _finish(
         obs, problem, status, message, x, passes, "fused" if lp is not None else "numpy", t_start, seed=data.seed
     )
+
+
+def _start_vector(x0, data) -> np.ndarray:
+    """x0 as float64 (real data) or complex128 (complex data); ValueError for a complex x0 on real data."""
+    if data.field == "complex":
+        return np.asarray(x0, dtype=np.complex128)
+    if np.iscomplexobj(x0):
+        raise ValueError("x0 must be real for real data (field='real'); got a complex vector")
+    return np.asarray(x0, dtype=np.float64)
 
 
 def _run_gd_jax(data, x0, problem, guard, steps, t_start):

@@ -95,6 +95,10 @@ class SpectralInitSettings:
         When T goes below -warm_floor, first solve loosely (tol 0.1, ncv 10) with T floored at
         -warm_floor (spectral spread O(warm_floor), a few passes) and start the real solve from that
         vector: about 35% fewer passes for ``lal`` (benchmark).  None disables it.
+    complex_eigsh : {"hermitian", "embedded"}
+        Complex data only: Lanczos on the complex Hermitian operator D (ARPACK's complex driver) or on its
+        real symmetric 2d x 2d embedding (see :mod:`sidmft.simulator._spectral`; benchmarks/README.md
+        compares their passes).
     dense_fallback : int >= 0
         If Lanczos stops without any converged eigenvector (``ArpackNoConvergence``), solve by
         dense ``eigh`` instead when d <= ``dense_fallback`` (default 4000; 0 disables).  The
@@ -121,9 +125,11 @@ class SpectralInitSettings:
     second: bool = False
     warm_floor: Optional[float] = DEFAULT_WARM_FLOOR
     dense_fallback: int = DEFAULT_DENSE_FALLBACK
+    complex_eigsh: str = "hermitian"
 
     def __post_init__(self):
         _choice("method", self.method, ("auto", "lanczos", "dense"))
+        _choice("complex_eigsh", self.complex_eigsh, ("hermitian", "embedded"))
         try:
             ok = not isinstance(self.tol, bool) and 0 <= float(self.tol) < 1
         except (TypeError, ValueError):

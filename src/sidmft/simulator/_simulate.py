@@ -44,6 +44,10 @@ def initial_point(data, problem, spectral=None):
     (independent of A); given: problem.x0; linear: x0 = kappa sqrt(d) u/||u|| with u = A^T T(y)
     (T = problem.T, the identity unless a preprocessing is given).  ``spectral``:
     :class:`SpectralInitSettings` (or a dict of its fields) for :func:`spectral_init`.
+
+    Complex data (docs/theory.md §7): v has x*^H v > 0; the random start draws xi ~ CN(0, I) (its
+    standard_normal(2d) read as complex), removes its component along x* (xi -= (x*^H xi/d) x*) and
+    normalises it to ||xi||^2 = d; the linear start uses u = A^H T(y).
     """
     d = data.d
     if problem.init == "linear":
@@ -69,8 +73,12 @@ def initial_point(data, problem, spectral=None):
         return problem.kappa_value(data.y) * v, info
     if problem.init == "random":
         xs = data.x_star
-        xi = child_rng(data.seed, KEY_RANDOM_INIT).standard_normal(d)
-        xi -= (xi @ xs) / (xs @ xs) * xs
+        if data.field == "complex":
+            xi = child_rng(data.seed, KEY_RANDOM_INIT).standard_normal(2 * d).view(np.complex128)
+            xi -= np.vdot(xs, xi) / np.vdot(xs, xs).real * xs
+        else:
+            xi = child_rng(data.seed, KEY_RANDOM_INIT).standard_normal(d)
+            xi -= (xi @ xs) / (xs @ xs) * xs
         xi *= math.sqrt(d) / np.linalg.norm(xi)
         return problem.m0 * xs + math.sqrt(max(problem.q0 - problem.m0**2, 0.0)) * xi, None
     x0 = np.asarray(problem.x0, dtype=np.float64)
@@ -80,10 +88,14 @@ def initial_point(data, problem, spectral=None):
 
 
 def _linear_start(data, problem):
-    """x0 = kappa sqrt(d) u/||u||, u = A^T T(y) (one BLAS pass in float64, one thread)."""
+    """x0 = kappa sqrt(d) u/||u||, u = A^T T(y) (complex: A^H T(y) = conj(A^T T(y)) for real T; one BLAS pass
+    in float64 or complex128, one thread)."""
     w = np.asarray(problem.T(data.y), dtype=np.float64)
     with threadpool_limits(1):
-        u = data.A.T.astype(np.float64, copy=False) @ w
+        if data.field == "complex":
+            u = np.conj(data.A.T.astype(np.complex128, copy=False) @ w)
+        else:
+            u = data.A.T.astype(np.float64, copy=False) @ w
     norm = float(np.linalg.norm(u))
     if not (math.isfinite(norm) and norm > 0):
         raise ValueError(f"init='linear': u = A^T T(y) has norm {norm:g}; no direction to start from")
@@ -276,7 +288,9 @@ def simulate(
         A count (seeds ``seed, seed+1, ...``) or an explicit list.
     seed : int
         First seed when ``seeds`` is a count.
-    dtype : {"float64", "float32"}
+    dtype : {"float64", "float32", "complex128", "complex64"}
+        Storage type of A; for ``problem.field == "complex"`` (docs/theory.md §7) "float64"/"float32"
+        mean complex128/complex64 and the complex names are accepted.
     progress : bool
         tqdm progress bar on stderr.
     lams, etas : array_like, optional
@@ -300,7 +314,7 @@ def simulate(
     """
     dim = _check_dim(dim)
     seed_list = _seed_list(seeds, seed)
-    dt = resolve_dtype(dtype)
+    dt = resolve_dtype(dtype, problem.field)
     batch = lams is not None or etas is not None
     lams_ = etas_ = None
     shape: tuple[int, ...] = (len(seed_list), problem.steps + 1)

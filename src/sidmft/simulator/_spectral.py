@@ -25,6 +25,20 @@ clip, trim: ~22).  Smaller K is cheaper (passes ~ sqrt(K)) but biased: K = 30 co
 Delta rho^2 = -0.005 at alpha = 4, comparable to the finite-size spread, so we do not use it.
 ``tests/test_simulate_spectral.py`` and ``benchmarks/bench_simulate.py`` check this against the
 exact (unclipped, dense) eigenvector on the same data.  Pass ``t_floor=None`` for the exact matrix.
+
+Complex data (docs/theory.md §7)
+--------------------------------
+D = (1/alpha) A^H diag(T_K(y)) A is Hermitian; its matvec is the complex fused kernel
+(``simulator/_ckernels.py``).  Lanczos runs on the complex Hermitian ``LinearOperator`` (``eigsh``, which
+hands complex operators to ARPACK's complex driver) or, with ``complex_eigsh="embedded"``, on the real
+symmetric 2d x 2d embedding (interleaved (Re, Im) coordinates; every eigenvalue doubled, v and i v).
+v is normalised to ||v||^2 = d with its phase fixed so that x*^H v is real and > 0; the overlap is
+rho = |x*^H v|/(||v|| ||x*||).  The two Lanczos forms produce the same tridiagonal matrix (the Lanczos
+coefficients of a Hermitian operator are real) and take the same number of passes (benchmarks/README.md),
+so the Hermitian one is the default.  For noiseless phase retrieval with T = 1 - 1/y the floor acts on
+{y < 1/(K+1)}, of probability ~1/K (|z|^2 is exponential); quadrature of docs/theory.md §7.1 with T_K
+(benchmarks/complex_spectral_reference.py) gives rho^2(100) - rho^2 = -9e-7, -7.8e-6, -2.3e-5 at
+alpha = 2, 4, 6, falling like K^{-3}: the default K = 100 serves complex data too.
 """
 
 from __future__ import annotations
@@ -40,7 +54,8 @@ from threadpoolctl import threadpool_limits
 
 from ..numerics import numba_threads
 from ..results import Result, Status
-from ._data import KEY_LANCZOS, child_rng
+from ._ckernels import CWorkspace, cfused_apply, numpy_capply
+from ._data import KEY_LANCZOS, check_field, child_rng
 from ._kernels import Workspace, fused_apply, numpy_apply
 from ._settings import DEFAULT_DENSE_FALLBACK, DEFAULT_T_FLOOR, DEFAULT_WARM_FLOOR, SpectralInitSettings
 
@@ -62,7 +77,8 @@ class SpectralInfo(Result):
     """Diagnostics of :func:`spectral_init` (a :class:`~sidmft.results.Result`).
 
     ``overlap`` is rho = |<v,x*>|/(||v|| ||x*||); ``raw_overlap`` the signed value before the
-    sign fix, ``sign`` the factor applied (+1 or -1).  ``passes`` counts operator applications
+    sign fix, ``sign`` the factor applied (+1 or -1).  Complex data: rho = |x*^H v|/(||v|| ||x*||), the
+    phase is removed (not a sign), so ``raw_overlap`` = rho and ``sign`` = +1.  ``passes`` counts operator applications
     (each one read of A), including the one for the residual ||D v - lambda_1 v||/||v||.
     ``seconds`` is the wall time (also ``timing["total"]``); ``seed`` the data seed.
     """
@@ -148,34 +164,58 @@ class _SolveFailed(Exception):
 
 
 class _Operator:
-    """x -> A^T (w * (A x)) (= D x for w = T_K(y)/alpha), counting applications (passes over A)."""
+    """x -> A^T (w * (A x)) (= D x for w = T_K(y)/alpha), counting applications (passes over A).
 
-    def __init__(self, data, fused):
+    Complex A: x -> A^H (w * (A x)) on complex vectors, or with ``embedded`` on the real interleaved
+    (Re, Im) coordinates of R^{2d} (the real symmetric embedding)."""
+
+    def __init__(self, data, fused, embedded=False):
         self.A, self.fused, self.count = data.A, fused, 0
-        self.ws = Workspace(data.n, data.d, data.A.dtype) if fused else None
+        self.cplx = data.field == "complex"
+        self.embedded = self.cplx and embedded
+        ws_cls = CWorkspace if self.cplx else Workspace
+        self.ws = ws_cls(data.n, data.d, data.A.dtype) if fused else None
 
     def matvec(self, wv):
-        wA = wv.astype(self.A.dtype)
+        wA = wv.astype(self.A.real.dtype)
+        kernel, reference = (cfused_apply, numpy_capply) if self.cplx else (fused_apply, numpy_apply)
+        wide = np.complex128 if self.cplx else np.float64
 
         def apply(x):
+            x = np.asarray(x).ravel()
+            if self.embedded and not np.iscomplexobj(x):
+                return apply(np.ascontiguousarray(x, dtype=np.float64).view(np.complex128)).view(np.float64)
             self.count += 1
             if self.fused:
-                _, out = fused_apply(self.A, wA, x, None, self.ws)
+                _, out = kernel(self.A, wA, x, None, self.ws)
             else:
-                _, out = numpy_apply(self.A, wA, x)
-            return np.asarray(out, dtype=np.float64)
+                _, out = reference(self.A, wA, x)
+            return np.asarray(out, dtype=wide)
 
         return apply
 
     def linop(self, apply):
         d = self.A.shape[1]
-        return LinearOperator((d, d), matvec=apply, dtype=np.float64)
+        if self.embedded:
+            return LinearOperator((2 * d, 2 * d), matvec=lambda x: apply(x.ravel()), dtype=np.float64)
+        return LinearOperator((d, d), matvec=apply, dtype=np.complex128 if self.cplx else np.float64)
+
+    def start(self, seed):
+        """The Lanczos start vector of the stream KEY_LANCZOS: standard_normal(d), or (complex data)
+        standard_normal(2d) read as complex (or kept as the real embedding's vector)."""
+        d = self.A.shape[1]
+        g = child_rng(seed, KEY_LANCZOS).standard_normal(2 * d if self.cplx else d)
+        return g if (self.embedded or not self.cplx) else g.view(np.complex128)
+
+    def vector(self, v):
+        """An eigenvector of :meth:`linop` as a vector of C^d (complex data) or R^d."""
+        return np.ascontiguousarray(v).view(np.complex128) if self.embedded else v
 
 
 def _dense(A, w):
-    """(D, lambda_1, lambda_2, v) by dense ``eigh`` of D = A^T diag(w) A."""
-    Af = A.astype(np.float64, copy=False)
-    Dm = Af.T @ (w[:, None] * Af)
+    """(D, lambda_1, lambda_2, v) by dense ``eigh`` of D = A^T diag(w) A (complex: A^H diag(w) A)."""
+    Af = A.astype(np.complex128 if np.iscomplexobj(A) else np.float64, copy=False)
+    Dm = Af.conj().T @ (w[:, None] * Af)
     ev, V = np.linalg.eigh(Dm)
     return Dm, float(ev[-1]), (float(ev[-2]) if Dm.shape[0] > 1 else _NAN), V[:, -1].copy()
 
@@ -198,10 +238,11 @@ def _second_eigenvalue(apply, lam1, v, v0, s, ncv, maxiter):
     shift = lam1 - min(0.0, lam1) + 1.0
 
     def apply_defl(x):
-        return apply(x) - shift * (vn @ x) * vn
+        x = x.ravel()
+        return apply(x) - shift * np.vdot(vn, x) * vn
 
     d = v.size
-    opd = LinearOperator((d, d), matvec=apply_defl, dtype=np.float64)
+    opd = LinearOperator((d, d), matvec=apply_defl, dtype=v.dtype)
     try:
         return float(
             eigsh(opd, k=1, which="LA", tol=s.tol, ncv=ncv, v0=v0, maxiter=maxiter, return_eigenvectors=False)[0]
@@ -215,7 +256,7 @@ def _lanczos(data, problem, s, w, op):
     d = data.d
     ncv = min(int(s.ncv), d) if s.ncv is not None else min(d, 20)
     mi = s.maxiter if s.maxiter is not None else 1000
-    v0 = child_rng(data.seed, KEY_LANCZOS).standard_normal(d)
+    v0 = op.start(data.seed)
     K = float("inf") if s.t_floor is None else float(s.t_floor)
     if s.warm_floor is not None and float(s.warm_floor) < K and np.min(w) * problem.alpha < -float(s.warm_floor):
         v0 = _warm_start(op, w, float(s.warm_floor) / problem.alpha, v0)
@@ -244,7 +285,8 @@ def _lanczos(data, problem, s, w, op):
         message = f"Lanczos did not converge to tol={s.tol:g} after {op.count} operator applications"
     except ArpackError as e:
         raise _SolveFailed("lanczos", f"Lanczos (ARPACK) error: {e}") from None
-    lam1, v = float(evals[0]), evecs[:, 0].copy()
+    lam1, v = float(np.real(evals[0])), evecs[:, 0].copy()
+    v, v0 = op.vector(v), op.vector(v0)  # the deflated solve runs on C^d (the embedding doubles lambda_1)
     lam2 = _second_eigenvalue(apply, lam1, v, v0, s, ncv, mi) if s.second else _NAN
     return None, lam1, lam2, v, "lanczos", status, message
 
@@ -272,9 +314,10 @@ def spectral_init(data, problem, settings: Optional[SpectralInitSettings] = None
         short of ``tol``); FAILED (no eigenvector, or a non-finite one; v is NaN).
     """
     s = SpectralInitSettings.coerce(settings, **options)
+    check_field(data, problem)
     t0 = time.perf_counter()
     w, nfl = spectral_weights(data.y, problem, s.t_floor)
-    op = _Operator(data, s.fused)
+    op = _Operator(data, s.fused, embedded=s.complex_eigsh == "embedded")
     use_dense = s.method == "dense" or (s.method == "auto" and data.d <= s.dense_max)
     status, message, method = Status.SUCCESS, "", "dense" if use_dense else "lanczos"
     info = dict(
@@ -326,7 +369,8 @@ def spectral_init(data, problem, settings: Optional[SpectralInitSettings] = None
 
 
 def _normalise(data, lam1, v, D, apply, method):
-    """Scale v to ||v||^2 = d with <v, x*> >= 0; (v, signed overlap before the fix, sign, residual)."""
+    """Scale v to ||v||^2 = d with <v, x*> >= 0; (v, signed overlap before the fix, sign, residual).
+    Complex data: x*^H v real >= 0 (the phase removed); the 'signed' overlap is then rho, the sign +1."""
     d = data.d
     nv = float(np.linalg.norm(v))
     if not (np.isfinite(lam1) and np.isfinite(nv) and nv > 0):
@@ -335,9 +379,15 @@ def _normalise(data, lam1, v, D, apply, method):
         )
     v *= math.sqrt(d) / nv
     xs = data.x_star
-    raw = float(v @ xs) / (math.sqrt(d) * np.linalg.norm(xs))
-    sign = -1 if raw < 0 else 1
-    v *= sign
+    if np.iscomplexobj(v):
+        c = np.vdot(xs, v)  # x*^H v
+        if abs(c) > 0:
+            v *= np.conj(c) / abs(c)
+        raw, sign = abs(c) / (math.sqrt(d) * np.linalg.norm(xs)), 1
+    else:
+        raw = float(v @ xs) / (math.sqrt(d) * np.linalg.norm(xs))
+        sign = -1 if raw < 0 else 1
+        v *= sign
     # residual (one more pass; for the dense path computed from D)
     Dv = D @ v if D is not None else apply(v)
     return v, raw, sign, float(np.linalg.norm(Dv - lam1 * v) / np.linalg.norm(v))

@@ -12,6 +12,10 @@ observables (train_loss, grad_norm = ||grad L(x^t)||^2/d) are always full-batch 
 
 Random draws: f^t and xi^t come from the streams (KEY_SGD, t) and (KEY_LANGEVIN, t) of the data
 seed (:func:`sgd_factor`, :func:`langevin_noise`), so they do not depend on chunking or threads.
+
+Complex data (docs/theory.md §7): the same recursion with the same (real) coefficients, A^T replaced by
+A^H and l'(y, r) by g = L'(y, |r|) r/|r| (the kernels of ``simulator/_ckernels.py``): real GD on
+(Re x, Im x); the Langevin noise is complex (xi_re + i xi_im, each N(0, I_d), see :func:`langevin_noise`).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Optional
 import numpy as np
 
 from ..algorithms import StepCoefficients
+from ._ckernels import CWorkspace, cfused_apply, cfused_apply_batch, numpy_capply, real_dtype
 from ._data import langevin_noise, sgd_factor
 from ._kernels import BatchWorkspace, Workspace, fused_apply, fused_apply_batch, numpy_apply
 
@@ -34,16 +39,27 @@ class Applier:
 
     ``apply(p, f)``: (A p, A^T l'(y, A p)) and, with a factor f, also A^T (f l'(y, A p)), one read
     of A.  ``pair(p, x)``: (A x, A^T l'(y, A p), A^T l'(y, A x)), both points in one read of A (the
-    batched kernel on the two columns; numpy: one GEMM each way).
+    batched kernel on the two columns; numpy: one GEMM each way).  Complex A: A^H and
+    g = L'(y, |r|) r/|r| instead (``simulator/_ckernels.py``; numpy: ``loss.complex_grad``).
     """
 
-    def __init__(self, A, yd, lp, loss):
-        self.A, self.yd, self.lp, self.loss = A, yd, lp, loss
+    def __init__(self, A, y, lp, loss):
+        self.cplx = np.iscomplexobj(A)
+        self.A, self.yd, self.lp, self.loss = A, np.asarray(y).astype(real_dtype(A.dtype)), lp, loss
         n, d = A.shape
-        self.ws = Workspace(n, d, A.dtype) if lp is not None else None
-        self.bws = BatchWorkspace(n, d, 2, A.dtype) if lp is not None else None
+        self.ws: Optional[object] = None
+        self.bws: Optional[BatchWorkspace] = None
+        if lp is not None and self.cplx:
+            self.ws = CWorkspace(n, d, A.dtype)
+            self.bws = BatchWorkspace(n, 2 * d, 4, real_dtype(A.dtype))
+        elif lp is not None:
+            self.ws, self.bws = Workspace(n, d, A.dtype), BatchWorkspace(n, d, 2, A.dtype)
 
     def __call__(self, p, f):
+        if self.cplx:
+            if self.lp is not None:
+                return cfused_apply(self.A, self.yd, p, self.lp, self.ws, f)
+            return numpy_capply(self.A, self.yd, p, self.loss.complex_grad, f)
         if self.lp is not None:
             return fused_apply(self.A, self.yd, p, self.lp, self.ws, f)
         return numpy_apply(self.A, self.yd, p, self.loss.grad, f)
@@ -51,11 +67,16 @@ class Applier:
     def pair(self, p, x):
         X = np.stack([p, x], axis=1)
         if self.lp is not None:
-            R, out_t = fused_apply_batch(self.A, self.yd, X, self.lp, self.bws)
+            batch = cfused_apply_batch if self.cplx else fused_apply_batch
+            R, out_t = batch(self.A, self.yd, X, self.lp, self.bws)
             return R[:, 1], out_t[0], out_t[1]
         R = self.A @ X
-        G = np.asarray(self.loss.grad(self.yd[:, None], R), dtype=self.A.dtype)
-        out = self.A.T @ G
+        if self.cplx:
+            G = np.asarray(self.loss.complex_grad(self.yd[:, None], R), dtype=self.A.dtype)
+            out = (G.conj().T @ self.A).conj().T
+        else:
+            G = np.asarray(self.loss.grad(self.yd[:, None], R), dtype=self.A.dtype)
+            out = self.A.T @ G
         return R[:, 1], out[:, 0], out[:, 1]
 
 
@@ -125,12 +146,17 @@ class Scheme:
             xn = dt(c.A) * x + dt(c.B) * (x if xprev is None else xprev) - dt(eta) * step_grad
         if self.temperature > 0:
             sigma = math.sqrt(2.0 * eta * self.temperature)
-            xn = xn + dt(sigma) * langevin_noise(seed, t, x.size).astype(x.dtype)
+            field = "complex" if np.iscomplexobj(x) else "real"
+            xn = xn + dt(sigma) * langevin_noise(seed, t, x.size, field).astype(x.dtype)
         return xn
 
 
 def check_jax_algorithm(problem) -> None:
-    """ValueError unless ``problem`` is plain GD at a constant step (all the JAX loop runs)."""
+    """ValueError unless ``problem`` is plain GD at a constant step on real data (all the JAX loop runs)."""
+    if problem.field != "real":
+        raise ValueError(
+            f"backend='jax' runs real signals only; field={problem.field!r} needs backend='numba' or 'numpy'"
+        )
     alg = problem.algorithm_obj
     plain = alg.coefficients(problem.method_values).gradient_descent and alg.factor == "one" and not alg.noise
     if not plain or problem.eta_schedule is not None:
