@@ -19,6 +19,8 @@ _PANELS = (
 def _panel(a, res, n: int, name: str, label: str, logy: bool) -> None:
     """One observable: DMFT mean and ±2σ band, GD means with ±2 s.e., the fixed point."""
     th, sim, fp = res.dmft, res.simulation, res.fixed_point
+    if name == "m" and res.problem.field == "complex":
+        label = r"overlap $m_t=|x^{\star H} x^t|/d$"
     t = np.arange(n)
     y = np.asarray(th.mean(name))[:n]
     se = np.asarray(th.se(name))[:n]
@@ -53,6 +55,8 @@ def _title(res) -> str:
     """The algorithm, the problem and (spectral start) the two spectral overlaps (theory, simulation)."""
     p = res.problem
     name = p.algorithm_obj.label(p.method_values)
+    if p.field == "complex":
+        name = "complex " + name
     eta = rf"$\eta={p.eta:g}$" if p.eta_schedule is None else f"eta schedule {p.eta_schedule}"
     head = f"{name}, {p.model}, {p.loss} loss, {p.init} start:  " + rf"$\alpha={p.alpha:g}$, $\lambda={p.lam:g}$, "
     if p.init != "spectral":
