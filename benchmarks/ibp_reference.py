@@ -1,7 +1,8 @@
 """Finite-size reference for the DMFT of losses whose l' jumps at r = 0 (tests/test_dmft_ibp.py).
 
 Simulates GD from the spectral start (PR, T = lal, 30 steps) for the amplitude loss, the
-pseudo-Huber amplitude loss and the truncated amplitude loss (Truncated Amplitude Flow) at each point (alpha, lam, eta) of ``POINTS`` (alpha from 2 to 6; at
+pseudo-Huber amplitude loss and the truncated amplitude loss (Truncated Amplitude Flow) at each
+point (alpha, lam, eta) of ``POINTS`` (alpha from 2 to 6; at
 each one GD from the spectral start converges, and moves the iterate well away from the start),
 at dimension d over independent seeds, and stores per case (loss x point) the problem, the seed
 mean and standard error of every observable at t in {1, 5, 10, 30}, d, the seeds and the seconds

@@ -14,8 +14,9 @@
   within N_SIGMA = 3 sigma, sigma = sqrt(se_sim^2 + se_dmft^2) (the seed error of the simulation and the
   DMFT's error over DMFT_BATCHES = 40 independent batches of 20000 paths).  Measured max |z| (DMFT seed 7),
   amplitude / pseudo-Huber amplitude: alpha = 2: 1.27 / 1.12; 3: 2.14 / 2.28; 4: 0.79 / 1.07;
-  6: 1.74 / 1.54 (DMFT seed 8 at this size: <= 2.36).  The truncated amplitude loss (Truncated Amplitude Flow,
-  g jumps at r = 0 and at |r| = sqrt(y)/1.7; d = 4000, 24 seeds): 2.30, 1.45, 1.59, 1.26 at alpha = 3, 2, 4, 6.  The simulation's spectral start floors
+  6: 1.74 / 1.54 (DMFT seed 8 at this size: <= 2.36).  The truncated amplitude loss (Truncated Amplitude
+  Flow, g jumps at r = 0 and at |r| = sqrt(y)/1.7; d = 4000, 24 seeds): 2.30, 1.45, 1.59, 1.26 at alpha = 3, 2,
+  4, 6.  The simulation's spectral start floors
   T = 1 - 1/y at -1000: the default floor -100 biases rho by -6e-4 at alpha = 6 (d-independent), which
   showed as |z| up to 6.6 at alpha = 6 and 4.1 at alpha = 4 (benchmarks/ibp_reference.py).
   The pathwise estimator, forced, is off by up to 63 and 77 sigma at alpha = 3 (m_30: 22.7 and 23.7 sigma).

@@ -235,7 +235,7 @@ def test_loss_without_scalar_grad_uses_numpy_path():
 
 def test_same_seed_identical_including_chunks_and_threads():
     a = simulate(P, D, seeds=2, seed=5)
-    b = simulate(P, D, seeds=[5, 6], chunk_rows=1, workers=3, threads=1)
+    b = simulate(P, D, seeds=[5, 6], chunk_rows=1, data_threads=3, threads=1)
     for k in OBSERVABLES:
         np.testing.assert_array_equal(a.per_seed[k], b.per_seed[k])
     np.testing.assert_array_equal(a.spectral_overlap, b.spectral_overlap)
@@ -308,7 +308,7 @@ def test_random_and_given_init():
 
 
 def test_failed_seed_keeps_others(monkeypatch):
-    import sidmft.simulator._simulate as S
+    import sidmft.simulator._seeds as S
 
     orig = S.generate_data
 

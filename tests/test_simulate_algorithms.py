@@ -110,7 +110,7 @@ def test_independent_of_chunking_and_threads(case):
     p = Problem(alpha=3.0, steps=4, **CASES[case])
     ref = simulate(p, 300, seeds=[2], chunk_rows=None, threads=1)
     for chunk, threads in ((256, 2), (1000, 1)):
-        other = simulate(p, 300, seeds=[2], chunk_rows=chunk, threads=threads, workers=2)
+        other = simulate(p, 300, seeds=[2], chunk_rows=chunk, threads=threads, data_threads=2)
         for k in ("m", "q", "train_loss", "grad_norm"):
             np.testing.assert_array_equal(other.per_seed[k], ref.per_seed[k], err_msg=k)
 

@@ -261,7 +261,7 @@ def test_independent_of_chunking_and_threads():
     for kw in (CASES["nesterov"], CASES["langevin"]):
         p = cproblem(**kw, steps=3)
         ref = simulate(p, 120, seeds=[2], threads=1)
-        other = simulate(p, 120, seeds=[2], threads=2, chunk_rows=256, workers=2)
+        other = simulate(p, 120, seeds=[2], threads=2, chunk_rows=256, data_threads=2)
         for k in ("m", "q", "train_loss", "grad_norm"):
             np.testing.assert_array_equal(other.per_seed[k], ref.per_seed[k], err_msg=k)
         for k in ("spectral_overlap", "top_eigenvalue"):

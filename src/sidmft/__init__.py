@@ -29,6 +29,7 @@ _LAZY = {
     "SimulationResult": "simulator",
     "SpectralInitSettings": "simulator",
     "GDSettings": "simulator",
+    "SimulationSettings": "simulator",
     "spectral": "theory.spectral",
     "SpectralTheoryResult": "theory.spectral",
     "dmft": "theory.dmft",

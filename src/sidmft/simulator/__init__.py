@@ -27,7 +27,7 @@ test error.  The JAX backend runs real data only.
 from ._batch import run_gd_batch
 from ._data import Data, generate_data, langevin_noise, sgd_factor
 from ._gd import Trajectory, run_gd
-from ._settings import GDSettings, SpectralInitSettings
+from ._settings import GDSettings, SimulationSettings, SpectralInitSettings
 from ._simulate import initial_point, simulate
 from ._spectral import DEFAULT_T_FLOOR, SpectralInfo, spectral_init
 from .result import SimulationResult
@@ -45,6 +45,7 @@ __all__ = [
     "SpectralInfo",
     "SpectralInitSettings",
     "GDSettings",
+    "SimulationSettings",
     "DEFAULT_T_FLOOR",
     "sgd_factor",
     "langevin_noise",

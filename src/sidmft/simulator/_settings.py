@@ -19,6 +19,7 @@ import numpy as np
 __all__ = [
     "SpectralInitSettings",
     "GDSettings",
+    "SimulationSettings",
     "DEFAULT_T_FLOOR",
     "DEFAULT_WARM_FLOOR",
     "DEFAULT_DENSE_FALLBACK",
@@ -225,3 +226,59 @@ class GDSettings:
     def kernel(self) -> str:
         """``method`` argument for :func:`sidmft.simulator.run_gd` (numba/numpy backends)."""
         return "numpy" if self.backend == "numpy" else self.method
+
+
+_DTYPES = ("float64", "float32", "complex128", "complex64")
+
+
+@dataclass(frozen=True)
+class SimulationSettings:
+    """Every setting of :func:`sidmft.simulate` that is not the problem, the sizes or the seeds, in one frozen
+    object (the keywords of :func:`~sidmft.simulate` build one; pass ``settings=`` instead of them).
+
+    Parameters
+    ----------
+    dtype : {"float64", "float32", "complex128", "complex64"}
+        Storage type of A (complex problems map the real names to their complex counterparts).
+    backend, method, threads, bound :
+        The GD stage (:class:`GDSettings`).
+    spectral : SpectralInitSettings, optional
+        The eigensolver of the spectral start (its defaults when None).
+    chunk_rows, data_threads : int, optional
+        Data generation: rows per task and threads drawing blocks (speed only: results do not depend on them).
+
+    Examples
+    --------
+    >>> s = SimulationSettings(dtype="float32", threads=1)
+    >>> s.gd.kernel, s.spectral_settings.t_floor
+    ('auto', 100.0)
+    """
+
+    dtype: str = "float64"
+    backend: str = "numba"
+    method: str = "auto"
+    threads: Optional[int] = None
+    bound: float = DEFAULT_BOUND
+    spectral: Optional[SpectralInitSettings] = None
+    chunk_rows: Optional[int] = None
+    data_threads: Optional[int] = None
+
+    def __post_init__(self):
+        name = np.dtype(self.dtype).name if not isinstance(self.dtype, str) else self.dtype
+        _choice("dtype", name, _DTYPES)
+        object.__setattr__(self, "dtype", name)
+        GDSettings(backend=self.backend, method=self.method, threads=self.threads, bound=self.bound)
+        if self.spectral is not None and not isinstance(self.spectral, SpectralInitSettings):
+            raise TypeError(f"spectral must be a SpectralInitSettings; got {type(self.spectral).__name__}")
+        _whole("chunk_rows", self.chunk_rows, 1, none_ok=True)
+        _whole("data_threads", self.data_threads, 1, none_ok=True)
+
+    @property
+    def gd(self) -> GDSettings:
+        """The GD stage's settings."""
+        return GDSettings(backend=self.backend, method=self.method, threads=self.threads, bound=self.bound)
+
+    @property
+    def spectral_settings(self) -> SpectralInitSettings:
+        """The eigensolver's settings (defaults when not given)."""
+        return self.spectral if self.spectral is not None else SpectralInitSettings()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 import time
@@ -11,29 +12,17 @@ from typing import Optional, Union
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ..results import OBSERVABLES, Status, Timer
-from ._batch import batch_etas, check_lams_etas, run_gd_batch
-from ._data import KEY_RANDOM_INIT, _check_dim, _check_seed, child_rng, generate_data, n_samples, resolve_dtype
-from ._gd import run_gd
-from ._settings import DEFAULT_BOUND, GDSettings, SpectralInitSettings
+from .._settings import resolve_settings
+from ..results import OBSERVABLES, Status
+from ._batch import batch_etas, check_lams_etas
+from ._data import KEY_RANDOM_INIT, _check_dim, _check_seed, child_rng, n_samples, resolve_dtype
+from ._seeds import SeedRecord, run_seeds
+from ._settings import SimulationSettings, SpectralInitSettings
 from ._spectral import spectral_init
 from ._steps import check_jax_algorithm
 from .result import SPECTRAL_FIELDS, SimulationResult
 
 __all__ = ["simulate", "initial_point"]
-
-#: SpectralInfo attribute stored in ``SimulationResult.spectral[name]`` (per seed)
-_SPECTRAL_ATTR = {
-    "spectral_overlap": "overlap",
-    "spectral_overlap_sq": "overlap_sq",
-    "spectral_raw_overlap": "raw_overlap",
-    "spectral_sign": "sign",
-    "top_eigenvalue": "top_eigenvalue",
-    "second_eigenvalue": "second_eigenvalue",
-    "spectral_passes": "passes",
-    "spectral_residual": "residual",
-    "spectral_n_floored": "n_floored",
-}
 
 
 def initial_point(data, problem, spectral=None):
@@ -119,15 +108,6 @@ def _seed_list(seeds, seed) -> list[int]:
     return lst
 
 
-def _spectral_settings(spectral) -> SpectralInitSettings:
-    """The eigensolver settings of a run (defaults when ``spectral`` is None)."""
-    if spectral is None:
-        return SpectralInitSettings()
-    if not isinstance(spectral, SpectralInitSettings):
-        raise TypeError(f"spectral must be a SpectralInitSettings; got {type(spectral).__name__}")
-    return spectral
-
-
 def _check_backend(gd, problem, etas):
     """ValueError for what the backend does not run; ``etas`` the batch's (None: one run per seed)."""
     batch = etas is not None
@@ -145,7 +125,7 @@ def _check_backend(gd, problem, etas):
 
 
 class _Run:
-    """Per-seed arrays of one :func:`simulate` call, filled seed by seed."""
+    """Per-seed arrays of one :func:`simulate` call, filled from the seeds' records."""
 
     def __init__(self, problem, seed_list, shape, progress):
         self.problem, self.seed_list = problem, seed_list
@@ -153,8 +133,9 @@ class _Run:
         self.spectral = {k: np.full(len(seed_list), np.nan) for k in SPECTRAL_FIELDS}
         self.statuses, self.messages = [], []
         self.timing = {"data": 0.0, "spectral": 0.0, "gd": 0.0}
-        self.info = {"gd_method": None, "spectral_method": None, "passes_gd": 0}
+        self.info: dict = {"gd_method": None, "spectral_method": None, "passes_gd": 0}
         self.bar = None
+        self.done = 0  # steps counted on the bar for the current seed (local runs)
         if progress:
             from tqdm.auto import tqdm
 
@@ -162,19 +143,34 @@ class _Run:
                 total=len(seed_list) * (problem.steps + 1), file=sys.stderr, desc="simulate", unit="step", leave=False
             )
 
-    def store_spectral(self, k, sinfo):
-        for name, attr in _SPECTRAL_ATTR.items():
-            self.spectral[name][k] = getattr(sinfo, attr)
-        self.info.update(spectral_method=sinfo.method, t_floor=sinfo.t_floor, spectral_tol=sinfo.tol)
+    def step(self, t):
+        """Per-step progress of a local run."""
+        self.done += 1
+        if self.bar is not None:
+            self.bar.update(1)
 
-    def store_gd(self, k, traj):
-        self.timing["gd"] += traj.seconds
-        self.info["gd_method"] = traj.method
-        self.info["passes_gd"] += traj.passes
-        for name in OBSERVABLES:
-            self.per_seed[name][k] = traj.obs[name]
+    def finished(self, rec: SeedRecord):
+        """A seed finished (progress only; the records are stored in order by :meth:`store`)."""
+        if self.bar is not None:
+            self.bar.update(self.problem.steps + 1 - self.done)
+        self.done = 0
 
-    def finish(self, problem, dim, dt, lams, etas, t_total):
+    def store(self, k: int, rec: SeedRecord):
+        for key in self.timing:
+            self.timing[key] += rec.timing.get(key, 0.0)
+        if rec.spectral is not None:
+            for name, v in rec.spectral.items():
+                self.spectral[name][k] = v
+        if rec.obs is not None:
+            for name in OBSERVABLES:
+                self.per_seed[name][k] = rec.obs[name]
+        passes = rec.info.get("passes_gd", 0)
+        self.info.update({k_: v for k_, v in rec.info.items() if k_ != "passes_gd"})
+        self.info["passes_gd"] += passes
+        self.statuses.append(rec.status)
+        self.messages.append(rec.message)
+
+    def finish(self, problem, dim, dt, lams, etas, t_total, notes=()):
         self.timing["total"] = time.perf_counter() - t_total
         n_seeds = len(self.seed_list)
         worst = max(self.statuses, key=int)
@@ -183,6 +179,7 @@ class _Run:
             message = f"{n_seeds} seed(s) completed"
         else:
             message = f"{len(bad)} of {n_seeds} seed(s) not successful; " + " | ".join(bad[:3])
+        message += "".join(f"; WARNING: {n}" for n in notes)
         return SimulationResult(
             problem=problem,
             status=worst,
@@ -204,80 +201,32 @@ class _Run:
         )
 
 
-def _one_seed(run, k, s, dim, dt, spec, gd, lams, etas, data_kw):
-    """Data, initial point and GD for seed ``s`` (index ``k``); appends its status and message."""
-    problem, done = run.problem, [0]
-
-    def cb(t):
-        done[0] += 1
-        if run.bar is not None:
-            run.bar.update(1)
-
-    try:
-        with Timer() as tm:
-            data = generate_data(problem, dim, s, dt, **data_kw)
-        run.timing["data"] += tm.seconds
-        with Timer() as tm:
-            x0, sinfo = initial_point(data, problem, spec)
-        run.timing["spectral"] += tm.seconds
-        st, msg = Status.SUCCESS, ""
-        if sinfo is not None:
-            run.store_spectral(k, sinfo)
-            if sinfo.status != Status.SUCCESS:
-                st, msg = sinfo.status, sinfo.message
-        if sinfo is not None and sinfo.status == Status.FAILED:  # no start vector: GD is not run
-            run.statuses.append(st)
-            run.messages.append(f"seed {s}: spectral initialisation failed: {msg}; GD not run")
-        else:
-            if lams is not None:
-                traj = run_gd_batch(data, x0, problem, lams, etas, bound=gd.bound, callback=cb, threads=gd.threads)
-            else:
-                traj = run_gd(
-                    data,
-                    x0,
-                    problem,
-                    method=gd.kernel,
-                    threads=gd.threads,
-                    bound=gd.bound,
-                    callback=cb,
-                    backend=gd.backend,
-                )
-            run.store_gd(k, traj)
-            st = max(st, traj.status, key=int)
-            msg = "; ".join(m_ for m_ in (msg, traj.message) if m_)
-            run.statuses.append(st)
-            run.messages.append(f"seed {s}: {msg}" if msg else "")
-        del data
-    except (MemoryError, Exception) as e:  # keep the other seeds
-        run.statuses.append(Status.FAILED)
-        run.messages.append(f"seed {s}: unexpected {type(e).__name__}: {e}")
-    if run.bar is not None:
-        run.bar.update(problem.steps + 1 - done[0])
-
-
 def simulate(
     problem,
     dim: int,
     seeds: Union[int, Sequence[int]] = 1,
     seed: int = 0,
-    dtype="float64",
+    dtype: Optional[str] = None,
     progress: bool = False,
     *,
     lams=None,
     etas=None,
-    method: str = "auto",
-    backend: str = "numba",
+    method: Optional[str] = None,
+    backend: Optional[str] = None,
     threads: Optional[int] = None,
     spectral: Optional[SpectralInitSettings] = None,
-    bound: float = DEFAULT_BOUND,
-    workers: Optional[int] = None,
+    bound: Optional[float] = None,
     chunk_rows: Optional[int] = None,
+    data_threads: Optional[int] = None,
+    settings: Optional[SimulationSettings] = None,
+    workers: int = 0,
+    scheduler: Optional[str] = None,
 ) -> SimulationResult:
     """Finite-size simulation of the two-stage algorithm (docs/theory.md §0).
 
     For each seed: draw (A, x*, y) (:func:`generate_data`), initialise (spectral: x0 = kappa v, the
-    top eigenvector of D = (1/alpha) A^T diag(T(y)) A; random; given), run ``problem.steps`` GD steps
-    and record every observable of ``sidmft.OBSERVABLES`` at t = 0..steps.
+    top eigenvector of D = (1/alpha) A^T diag(T(y)) A; random; linear; given), run ``problem.steps`` steps of
+    ``problem.algorithm`` and record every observable of ``sidmft.OBSERVABLES`` at t = 0..steps.
 
     Parameters
     ----------
@@ -288,9 +237,6 @@ def simulate(
         A count (seeds ``seed, seed+1, ...``) or an explicit list.
     seed : int
         First seed when ``seeds`` is a count.
-    dtype : {"float64", "float32", "complex128", "complex64"}
-        Storage type of A; for ``problem.field == "complex"`` (docs/theory.md §7) "float64"/"float32"
-        mean complex128/complex64 and the complex names are accepted.
     progress : bool
         tqdm progress bar on stderr.
     lams, etas : array_like, optional
@@ -298,40 +244,74 @@ def simulate(
         x0, advanced together by :func:`~sidmft.simulator.run_gd_batch` (any
         ``problem.algorithm``; eta is the base step of ``problem.eta_schedule``; one read of A
         per step for the whole batch); observables then have shape (n_seeds, B, steps+1).
-    method, backend, threads, bound :
-        GD settings, validated by :class:`GDSettings`: ``backend`` in {"numba", "numpy", "jax"}
-        (``jax`` needs ``pip install sidmft[jax]``), ``method`` the numba kernel.
-    spectral : SpectralInitSettings, optional
-        Eigensolver settings of the spectral initialisation (defaults when omitted).
-    workers, chunk_rows :
-        Data generation (results do not depend on them).
+    dtype, method, backend, threads, bound, spectral, chunk_rows, data_threads :
+        The fields of :class:`SimulationSettings` as keywords (None: its default): ``dtype`` in {"float64",
+        "float32", "complex128", "complex64"} (complex problems, docs/theory.md §7, map the real names to the
+        complex ones), the GD stage (``backend`` in {"numba", "numpy", "jax"}, ``method`` its kernel), the
+        eigensolver of the spectral start, and the data generation (speed only).
+    settings : SimulationSettings, optional
+        All of them in one object (not together with the keywords).
+    workers, scheduler : int (>= 0), str, optional
+        Run each seed as a Dask task on a LocalCluster of ``workers`` processes or on the scheduler
+        ``tcp://HOST:PORT``: the same numbers as a local run (workers of the same CPU type and sidmft version).
 
     Returns
     -------
     SimulationResult
         A seed that raises is recorded with ``Status.FAILED`` and its message; the other seeds
-        are kept.  ``status`` is the worst over seeds.
+        are kept.  ``status`` is the worst over seeds.  The message warns when samples are locally unstable
+        (:mod:`sidmft.stability`) or a linear start carries no information (an even link).
+
+    Examples
+    --------
+    >>> from sidmft import Problem, simulate
+    >>> sim = simulate(Problem(steps=5), dim=200, seeds=2)
+    >>> sim.status.label, sim.mean("m").shape, bool(0 < sim.mean("m")[0] <= 1)
+    ('success', (6,), True)
     """
+    from .._dask import check_workers_scheduler
+
     dim = _check_dim(dim)
     seed_list = _seed_list(seeds, seed)
-    dt = resolve_dtype(dtype, problem.field)
-    batch = lams is not None or etas is not None
+    keywords = dict(dtype=dtype, method=method, backend=backend, threads=threads, bound=bound, spectral=spectral)
+    keywords.update(chunk_rows=chunk_rows, data_threads=data_threads)
+    cfg = resolve_settings(SimulationSettings, settings, **keywords)
+    workers, scheduler = check_workers_scheduler(workers, scheduler)
+    dt = resolve_dtype(cfg.dtype, problem.field)
     lams_ = etas_ = None
     shape: tuple[int, ...] = (len(seed_list), problem.steps + 1)
-    if batch:
+    if lams is not None or etas is not None:
         lams_, etas_ = check_lams_etas(problem.lam if lams is None else lams, problem.eta if etas is None else etas)
         shape = (len(seed_list), lams_.size, problem.steps + 1)
     if problem.init == "given" and np.shape(problem.x0) != (dim,):
         raise ValueError(f"x0 (init='given') must have length dim = {dim}; got shape {np.shape(problem.x0)}")
-    gd = GDSettings(backend=backend, method=method, threads=threads, bound=bound)
-    _check_backend(gd, problem, etas_)
-    spec = _spectral_settings(spectral)
+    _check_backend(cfg.gd, problem, etas_)
+    cfg = dataclasses.replace(cfg, dtype=dt.name)
     run = _Run(problem, seed_list, shape, progress)
     t_total = time.perf_counter()
     try:
-        for k, s in enumerate(seed_list):
-            _one_seed(run, k, s, dim, dt, spec, gd, lams_, etas_, dict(chunk_rows=chunk_rows, workers=workers))
+        records = run_seeds(problem, dim, seed_list, cfg, lams_, etas_, workers, scheduler, run.finished, run.step)
+    except RuntimeError as e:  # the cluster failed (not the computation)
+        records = [SeedRecord(s, Status.FAILED, f"seed {s}: {e}") for s in seed_list]
     finally:
         if run.bar is not None:
             run.bar.close()
-    return run.finish(problem, dim, dt, lams_, etas_, t_total)
+    for k, rec in enumerate(records):
+        run.store(k, rec)
+    return run.finish(problem, dim, dt, lams_, etas_, t_total, _notes(problem, dim))
+
+
+def _notes(problem, dim: int) -> list:
+    """Warnings of a run: locally unstable samples (:mod:`sidmft.stability`), an uninformative linear start."""
+    from ..stability import stability
+
+    notes = []
+    stab = stability(problem, n_samples(problem.alpha, dim), "samples of each seed")
+    if stab.warning is not None:
+        notes.append(stab.warning)
+    if problem.init == "linear" and problem.model_obj.even:
+        notes.append(
+            "the linear start carries no information for an even link (E[T(y) z] = 0): x^0 is uncorrelated with x* "
+            "up to O(1/sqrt(d)); use the spectral start"
+        )
+    return notes

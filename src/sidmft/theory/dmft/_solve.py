@@ -6,9 +6,9 @@ from typing import Optional
 
 import numpy as np
 
+from ..._settings import resolve_settings
 from ...problem import Problem
 from ...results import Status, Timer
-from .._settings import resolve_settings
 from ._assemble import NO_MATCH, assemble, empty_fields, make_result
 from ._checkpoint import Checkpoint, run_key
 from ._core import BatchSolver  # noqa: F401  (the solver of each batch; kept importable here)

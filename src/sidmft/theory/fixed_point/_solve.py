@@ -9,9 +9,9 @@ from typing import Optional, Union
 
 import numpy as np
 
+from ..._settings import resolve_settings
 from ...problem import Problem
 from ...results import Status, Timer
-from .._settings import resolve_settings
 from ..rate._predict import predict_rate
 from ._law import NUMERIC_ERRORS, FixedPointLaw, Moments
 from ._law_complex import law_for
