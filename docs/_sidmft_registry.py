@@ -8,7 +8,8 @@ In a MyST page::
 renders the registered methods (``algorithms``), losses (``losses``), models (``models``), preprocessings
 (``preprocessings``) or the parameter table (``parameters``) as a table.  Nothing is written to the source
 tree and nothing is copied by hand, so the lists cannot go stale: a method, loss or parameter registered in
-the package appears on the next build.
+the package appears on the next build.  The registries are read when the extension is set up, before
+sphinx-gallery runs the examples (which register their own declarations in the same process).
 """
 
 from __future__ import annotations
@@ -31,6 +32,34 @@ def _code(text) -> str:
     return f"``{text}``"
 
 
+#: the registries as the package declares them, copied when the extension is set up: sphinx-gallery then
+#: runs the examples in the same process, and the registrations they make must not appear in the lists
+_SNAPSHOT: dict = {}
+
+
+def snapshot() -> None:
+    """Copy the registries (at import of sidmft: the built-in declarations)."""
+    from sidmft.algorithms import ALGORITHMS
+    from sidmft.losses import LOSSES
+    from sidmft.models import MODELS
+    from sidmft.parameters import PARAMETERS
+    from sidmft.preprocess import PREPROCESSINGS
+
+    _SNAPSHOT.update(
+        algorithms=dict(ALGORITHMS),
+        losses=dict(LOSSES),
+        models=dict(MODELS),
+        preprocessings=dict(PREPROCESSINGS),
+        parameters=dict(PARAMETERS),
+    )
+
+
+def _registry(kind: str) -> dict:
+    if not _SNAPSHOT:
+        snapshot()
+    return _SNAPSHOT[kind]
+
+
 def _table(header: list, rows: list, widths: list) -> list:
     lines = [".. list-table::", "   :header-rows: 1", f"   :widths: {' '.join(map(str, widths))}", ""]
     for row in [header, *rows]:
@@ -48,10 +77,8 @@ def _parameter_cell(name: str) -> str:
 
 
 def algorithms() -> list:
-    from sidmft.algorithms import ALGORITHMS
-
     rows = []
-    for a in ALGORITHMS.values():
+    for a in _registry("algorithms").values():
         params = ", ".join(_parameter_cell(p) for p in a.parameters) or "none"
         fixed = "none (a stationary law only)" if a.no_fixed_point else "the stationary point of L"
         read = f"a = {_linear(a.read[0])}, b = {_linear(a.read[1])}"
@@ -78,11 +105,10 @@ def _linear(c) -> str:
 
 
 def losses() -> list:
-    from sidmft.losses import LOSSES
-
+    losses = _registry("losses")
     rows = []
-    for name in sorted(LOSSES):
-        loss = LOSSES[name]
+    for name in sorted(losses):
+        loss = losses[name]
         if loss.has_jumps is None:
             jumps = "not declared"
         elif not loss.has_jumps:
@@ -107,11 +133,12 @@ def losses() -> list:
 
 
 def models() -> list:
-    from sidmft.models import MODELS, AdditiveModel
+    from sidmft.models import AdditiveModel
 
+    models = _registry("models")
     rows = []
-    for name in sorted(MODELS):
-        m = MODELS[name]
+    for name in sorted(models):
+        m = models[name]
         kind = "additive: y = g(z) + noise eps" if isinstance(m, AdditiveModel) else "binary: y = +-1"
         rows.append([_code(name), _rst(getattr(m, "description", "") or ""), _rst(kind), "yes" if m.even else "no"])
     return _table(["name", "link", "family", "even (y depends on abs(z))"], rows, [16, 40, 30, 14])
@@ -133,19 +160,18 @@ def preprocessings() -> list:
         else:
             last = None
     rows = []
-    for name in sorted(pp.PREPROCESSINGS):
+    for name in sorted(_registry("preprocessings")):
         spec, text = described.get(name, (name, ""))
         rows.append([_code(spec), _rst(" ".join(text.split())) or "(registered; no description)"])
     return _table(["spec", "T(y)"], rows, [14, 86])
 
 
 def parameters() -> list:
-    from sidmft.algorithms import ALGORITHMS
-    from sidmft.parameters import PARAMETERS, RUN_SETTINGS
+    from sidmft.parameters import RUN_SETTINGS
 
     rows = []
-    for name, p in PARAMETERS.items():
-        users = [a.name for a in ALGORITHMS.values() if name in a.parameters]
+    for name, p in _registry("parameters").items():
+        users = [a.name for a in _registry("algorithms").values() if name in a.parameters]
         if users:
             role = "method: " + ", ".join(users)
         elif name in RUN_SETTINGS:
@@ -177,4 +203,5 @@ class RegistryDirective(Directive):
 
 
 def setup(app):
+    snapshot()
     app.add_directive("sidmft-registry", RegistryDirective)
