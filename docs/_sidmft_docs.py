@@ -7,21 +7,32 @@ from pathlib import Path
 #: where the gallery examples write their files during a docs build
 SCRATCH = Path(os.environ.get("SIDMFT_DOCS_SCRATCH") or tempfile.mkdtemp(prefix="sidmft-docs-"))
 
-#: command-line arguments of each example in the gallery (``{out}`` is a scratch directory)
-ARGS = {
-    "rwf_phase_retrieval.py": ["--output-dir", "{out}/rwf"],
-    "spectral_transition.py": ["--output", "{out}/spectral_transition.png"],
-    "phase_diagram.py": ["--store", "{out}/phase_diagram", "--workers", "0"],
-    "momentum_phase_retrieval.py": ["--output", "{out}/momentum_phase_retrieval.png"],
-}
+#: options an example may declare, and the value the documentation build gives it (``{out}``: the
+#: example's scratch directory, ``{stem}``: its file name without ``.py``)
+OPTION_VALUES = (
+    ("--output-dir", "{out}"),
+    ("--output", "{out}/{stem}.png"),
+    ("--store", "{out}/store"),
+    ("--workers", "0"),
+)
+
+
+def example_args(source: str, out, stem: str) -> list:
+    """The arguments of an example: ``--quick`` and, for each option of :data:`OPTION_VALUES` that the
+    script declares (``add_argument("--output", ...)``), its scratch value."""
+    args = ["--quick"]
+    for opt, value in OPTION_VALUES:
+        if f'"{opt}"' in source:
+            args += [opt, value.format(out=out, stem=stem)]
+    return args
 
 
 def reset_argv(gallery_conf, script_vars):
     """``sys.argv[1:]`` for an example run by sphinx-gallery: its quick mode, files in a scratch dir."""
-    name = Path(script_vars["src_file"]).name
-    out = SCRATCH / Path(name).stem
+    path = Path(script_vars["src_file"])
+    out = SCRATCH / path.stem
     out.mkdir(parents=True, exist_ok=True)
-    return ["--quick"] + [a.format(out=out) for a in ARGS.get(name, [])]
+    return example_args(path.read_text(encoding="utf-8"), out, path.stem)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -33,9 +44,31 @@ import re  # noqa: E402
 _CODE = re.compile(r"(``.*?``|`[^`]*`)")
 
 
+#: labels of the theory page's sections (``theory-s2-4``), read from docs/theory.md
+THEORY_LABELS = frozenset(
+    re.findall(r"^\((theory-[\w-]+)\)=$", (Path(__file__).parent / "theory.md").read_text("utf-8"), re.M)
+)
+_THEORY_REF = re.compile(r"docs/theory\.md,?\s+§(\d)(?:\.(\d))?(?!\d)")
+_EXIT_REF = re.compile(r"README:\s+Exit codes")
+
+
+def _theory_link(m) -> str:
+    label = "theory-s" + m.group(1) + (f"-{m.group(2)}" if m.group(2) else "")
+    return f":ref:`{m.group(0)} <{label}>`" if label in THEORY_LABELS else m.group(0)
+
+
+def link_references(text: str) -> str:
+    """Plain-text references in docstrings and command help made links: ``docs/theory.md §2.4`` to the
+    theory section (when it has a label) and ``README: Exit codes`` to the exit-code page."""
+    text = _THEORY_REF.sub(_theory_link, text)
+    return _EXIT_REF.sub(":doc:`Exit codes </guide/exit-codes>`", text)
+
+
 def _escape_bars(line: str) -> str:
     parts = _CODE.split(line)
-    return "".join(p if i % 2 else p.replace("\\|", "|").replace("|", "\\|") for i, p in enumerate(parts))
+    return "".join(
+        p if i % 2 else link_references(p.replace("\\|", "|").replace("|", "\\|")) for i, p in enumerate(parts)
+    )
 
 
 def escape_bars(lines: list) -> None:
@@ -84,19 +117,41 @@ def _fix_underlines(lines: list) -> None:
 
 
 def process_docstring(app, what, name, obj, options, lines):
-    _fix_underlines(lines)
     if what == "module" and name in VERBATIM and lines:
         text = [ln for ln in lines]
         lines[:] = [text[0], "", "::", ""] + ["    " + ln for ln in text[1:]] + [""]
         return
     escape_bars(lines)
+    _fix_underlines(lines)  # after escaping and linking, which lengthen titles
 
 
 def process_click(app, ctx, lines):
     escape_bars(lines)
 
 
+#: folders the build generates inside the source tree (autosummary stubs, sphinx-gallery pages): removed
+#: when the build finishes, so a build leaves ``git status`` clean
+GENERATED = ("api/generated", "auto_examples")
+
+
+def remove_generated(app, exception) -> None:
+    """``build-finished``: delete the generated folders of :data:`GENERATED` from the source tree."""
+    import shutil
+
+    src = Path(app.srcdir)
+    for rel in GENERATED:
+        shutil.rmtree(src / rel, ignore_errors=True)
+        parent = (src / rel).parent
+        while parent != src and parent.is_dir() and not any(parent.iterdir()):  # e.g. the emptied api/
+            parent.rmdir()
+            parent = parent.parent
+
+
 def setup(app):
+    import _sidmft_registry
+
+    _sidmft_registry.setup(app)
+    app.connect("build-finished", remove_generated, priority=900)  # after sphinx-gallery's own handlers
     if os.environ.get("SIDMFT_DOCS_RAW_DOCSTRINGS") == "1":  # show the docstrings' own reST problems
         return {"parallel_read_safe": True}
     app.connect("autodoc-process-docstring", process_docstring)

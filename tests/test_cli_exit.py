@@ -290,6 +290,27 @@ def test_sweep_failed_point_exits_8_and_below_threshold_is_data(tmp_path):
     assert r.exit_code == EXIT_CODES["failed"]
 
 
+def test_sweep_returned_status_is_data_and_exits_0(tmp_path):
+    """A status an output *returns* is data: the fixed point's ``failed`` (no informative solution at
+    alpha = 1, lam = 0: the exact-recovery branch needs alpha > 1) is stored per point with
+    ``<output>_raised = 0``, the sweep exits 0 and --retry-failed does not recompute it.  Only an
+    exception exits 8 (test above)."""
+    from sidmft.sweep import open_sweep
+
+    store = tmp_path / "fp"
+    args = ("sweep", "--grid", "alpha=1,2", "--grid", "lam=0", "--outputs", "fixed-point", "--workers", 0)
+    r = run(*args, "--store", store, "--no-progress", "--json")
+    assert r.exit_code == 0, (r.stdout, r.stderr)
+    d = json.loads(r.stdout)
+    assert d["status"] == "success" and d["exit_code"] == 0 and d["failed_points"] == []
+    assert d["returned_statuses"] == {"fixed_point": {"failed": 1}}
+    ds = open_sweep(store)
+    assert ds["fixed_point_status"].values.ravel().tolist() == [int(Status.FAILED), int(Status.SUCCESS)]
+    assert ds["fixed_point_raised"].values.ravel().tolist() == [0, 0]
+    r = run(*args, "--store", store, "--no-progress", "--retry-failed", "--json")
+    assert r.exit_code == 0 and json.loads(r.stdout)["computed"] == 0, r.stdout
+
+
 # ----------------------------------------------------------------------------- compare
 CMP = ("compare", "--dim", 100, "--seeds", 2, "--samples", 1000, "--batches", 2, "--steps", 10, "--no-progress")
 

@@ -267,7 +267,7 @@ def echo_json(obj) -> None:
 @click.version_option(__version__, prog_name="sidmft")
 def main():
     """sidmft: spectral-initialised gradient descent for single index models --
-    finite-size simulation and exact high-dimensional theory (spectral init, DMFT, fixed point)."""
+    finite-size simulation and high-dimensional theory (spectral init, DMFT, fixed point)."""
 
 
 # subcommand modules: each defines a click command named ``command``

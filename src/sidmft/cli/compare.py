@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from . import echo_json, exit_code, exit_for, problem_from_options, problem_options
+from ._sizes import echo_size_notes, size_notes
 
 
 @click.command("compare")
@@ -25,7 +26,11 @@ from . import echo_json, exit_code, exit_for, problem_from_options, problem_opti
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 def command(dim, seeds, seed, samples, batches, no_fixed_point, output_dir, as_json, no_progress, **opts):
-    """Theory (spectral + DMFT + fixed point) next to simulated GD on the same problem.
+    """Theory (spectral + DMFT + fixed point) next to the simulated method on the same problem.
+
+    Prints the deviation table: per observable, the step where theory and simulation differ
+    most, in units z of the combined standard error, and the largest |z|.  z means little with
+    fewer than 8 seeds or batches, or a small --dim: such runs print a note on stderr.
 
     \b
     Exit status: 0 success, 2 usage error, 3 diverged, 4 blowup,
@@ -39,6 +44,8 @@ def command(dim, seeds, seed, samples, batches, no_fixed_point, output_dir, as_j
     from ..comparison import compare
 
     problem = problem_from_options(opts)
+    notes = size_notes(batches=batches, samples=samples, steps=problem.steps, seeds=seeds, dim=dim)
+    echo_size_notes("compare", notes)
     try:
         res = compare(
             problem,

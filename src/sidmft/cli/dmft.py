@@ -8,6 +8,7 @@ import click
 import numpy as np
 
 from . import echo_json, exit_code, exit_for, problem_from_options, problem_options
+from ._sizes import MIN_BATCHES, echo_size_notes, size_notes
 
 __all__ = ["command"]
 
@@ -25,10 +26,10 @@ __all__ = ["command"]
 @click.option(
     "--batches",
     "-B",
-    default=4,
+    default=MIN_BATCHES,
     show_default=True,
     type=int,
-    help="Independent solves; the standard errors are their spread / sqrt(B).",
+    help="Independent solves; the standard errors are their spread / sqrt(B) (fewer than 8: a note on stderr).",
 )
 @click.option("--seed", default=0, show_default=True, type=int, help="Root seed (batch b uses spawn key (b,)).")
 @click.option(
@@ -106,12 +107,13 @@ def command(
     no_progress,
     **opts,
 ):
-    """Solve the DMFT of gradient descent from the spectral (or a random) start.
+    """Solve the DMFT of the chosen method (--algorithm) from a spectral, random or linear start.
 
-    Prints m, q, cosine, error, training loss, objective, gradient norm and test error with
-    Monte-Carlo standard errors at every step (a table, or --json).  The batches are
-    independent solves: --workers N or --scheduler ADDR runs them on Dask, with the same
-    numbers as a local run.
+    Prints the status, the spectral overlap rho and top eigenvalue (spectral start), then a
+    table of m, q, error, train_loss, grad_norm and test_error, each as mean ± Monte-Carlo
+    standard error, at the steps 0, 1, 2, 5, 10, 20, 50, 100, ... and the last one; --json
+    and --output carry every observable at every step.  The batches are independent solves:
+    --workers N or --scheduler ADDR runs them on Dask, with the same numbers as a local run.
 
     \b
     Exit status: 0 success, 2 usage error, 4 blowup, 6 below-threshold,
@@ -123,6 +125,7 @@ def command(
     if workers is not None and scheduler is not None:
         raise click.UsageError("--workers and --scheduler are mutually exclusive")
     problem = problem_from_options(opts)
+    echo_size_notes("dmft", size_notes(batches=batches, samples=samples, steps=problem.steps))
     try:
         res = dmft(
             problem,

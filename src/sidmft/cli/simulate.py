@@ -39,10 +39,13 @@ from . import echo_json, exit_code, exit_for, problem_from_options, problem_opti
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option("--no-progress", is_flag=True, help="No progress bar on stderr.")
 def command(dim, seeds, seed, dtype, t_floor, backend, output, as_json, no_progress, **opts):
-    """Run the two-stage algorithm (spectral initialisation, then GD) at finite size.
+    """Run the two-stage algorithm (start, then the chosen --algorithm) at finite size.
 
-    Observables per step t = 0..steps (mean and standard error over seeds): m, q, cosine, error,
-    train_loss, objective, grad_norm, test_error; and the spectral overlap and top eigenvalue.
+    Prints the status, the spectral overlap rho and top eigenvalue (means over seeds; spectral
+    start), then the means over seeds of m, q, error and train_loss at the steps 0, 1, 2, 5,
+    10, 20, 50, 100, ... and the last one.  --json and --output carry every observable (m, q,
+    cosine, error, train_loss, objective, grad_norm, test_error) at every step with its
+    standard error over seeds.
 
     \b
     Exit status: 0 success, 2 usage error, 3 diverged, 5 not-converged

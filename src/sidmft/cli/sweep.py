@@ -17,10 +17,11 @@ Re-running the same command resumes: finished points are skipped.
 
 \b
 Exit status: 0 success, 2 usage error, 8 failed: an output raised an
-exception at some point of the store (status "failed"; --retry-failed
-recomputes them) or a point could not be computed (worker lost).  Other
-statuses (below-threshold, diverged, blowup, ...) are data stored per point;
-they do not change the exit status (README: Exit codes).
+exception at some point of the store (a bug; --retry-failed recomputes
+those points) or a point could not be computed (worker lost).  A status an
+output returned (below-threshold, diverged, blowup, failed, ...) is data
+stored per point as a sidmft.Status value (not an exit code); it does not
+change the exit status (README: Exit codes).
 """
 
 
@@ -207,21 +208,28 @@ def _spec_from_options(ctx, cfg: dict, grids, outputs, seed, opts: dict, run_set
 
 
 def _report(res: dict, as_json: bool) -> None:
-    """Print the run summary and exit with its status (8 if an output failed or a point was lost)."""
-    failed = _failed_points(res)
+    """Print the run summary and exit with its status (8 if an output raised or a point was lost)."""
+    failed, returned = _store_statuses(res)
     status = "failed" if (failed or res["errors"]) else "success"
     parts = []
     if failed:
         shown = "; ".join(f"{f['output']} at {f['point']}" for f in failed[:3])
         more = f" and {len(failed) - 3} more" if len(failed) > 3 else ""
         parts.append(
-            f"{len(failed)} output(s) raised an exception (status failed): {shown}{more}; "
+            f"{len(failed)} output(s) raised an exception: {shown}{more}; "
             f"messages in the point files' <output>_message attributes"
         )
     if res["errors"]:
         parts.append(f"{len(res['errors'])} point(s) not computed: {res['errors'][0]}")
     message = "; ".join(parts) or f"{res['n_finished']} of {res['n_points']} points finished"
-    res = dict(res, status=status, message=message, exit_code=exit_code(status), failed_points=failed)
+    res = dict(
+        res,
+        status=status,
+        message=message,
+        exit_code=exit_code(status),
+        failed_points=failed,
+        returned_statuses=returned,
+    )
     if as_json:
         echo_json(res)
     else:
@@ -231,41 +239,58 @@ def _report(res: dict, as_json: bool) -> None:
             f"results in {res.get('results', res['store'])}",
             err=True,
         )
+        if returned:
+            counts = "; ".join(f"{o}: " + ", ".join(f"{n} {lab}" for lab, n in c.items()) for o, c in returned.items())
+            click.echo(f"sweep: statuses stored as data (not errors; <output>_status): {counts}", err=True)
     for e in res["errors"]:
         click.echo(f"error: {e}", err=True)
     exit_for(status, message)
 
 
-def _failed_points(summary: dict) -> list[dict]:
-    """Points of the store whose output has status ``failed`` (it raised an exception).
-
-    Read from the consolidated ``results.zarr`` (``<output>_status`` holds the Status code,
-    -1 when not computed), so a resumed sweep also reports the failures of earlier runs."""
-    import numpy as np
+def _open_results(summary: dict):
+    """The consolidated dataset of the store (rebuilt when the written one is stale)."""
     import xarray as xr
 
-    from ..results import Status
     from ..sweep import open_sweep
 
-    ds = None
-    if summary.get("results"):  # just consolidated: read only the status variables
+    if summary.get("results"):  # just consolidated: read it lazily
         try:
             ds = xr.open_zarr(summary["results"], consolidated=False)
-            if int(ds.attrs.get("n_finished", -1)) != int(summary["n_finished"]):
-                ds = None
+            if int(ds.attrs.get("n_finished", -1)) == int(summary["n_finished"]):
+                return ds
         except Exception:  # unreadable: rebuild below
-            ds = None
-    if ds is None:
-        ds = open_sweep(summary["store"])
-    out = []
+            pass
+    return open_sweep(summary["store"])
+
+
+def _store_statuses(summary: dict) -> tuple[list[dict], dict]:
+    """(points whose output raised, counts of the non-success statuses the outputs returned).
+
+    An output raised where ``<output>_raised`` is 1 (in a point written before that flag existed:
+    where its status is ``failed``); read from the consolidated ``results.zarr``, so a resumed sweep
+    also reports the failures of earlier runs.  A status an output returned (``<output>_status``, a
+    :class:`~sidmft.Status` code) is data: only counted, ``{output: {label: count}}``."""
+    import numpy as np
+
+    from ..results import Status
+
+    ds = _open_results(summary)
+    failed, returned = [], {}
     for name in ds.data_vars:
         if not name.endswith("_status"):
             continue
+        out = name[: -len("_status")]
         st = ds[name].load()
-        bad = np.argwhere(np.asarray(st.values) == int(Status.FAILED))
-        for idx in bad:
+        codes = np.asarray(st.values)
+        raised = ds.get(out + "_raised")
+        flag = np.full(codes.shape, -1) if raised is None else np.asarray(raised.load().values)
+        bad = (flag == 1) | ((flag == -1) & (codes == int(Status.FAILED)))
+        for idx in np.argwhere(bad):
             point = ", ".join(
                 f"{d}={ds[d].values[i].item() if d in ds.coords else int(i)}" for d, i in zip(st.dims, idx)
             )
-            out.append({"output": name[: -len("_status")], "point": point})
-    return out
+            failed.append({"output": out, "point": point})
+        kept = codes[~bad & (codes > 0)]
+        if kept.size:
+            returned[out] = {Status(int(c)).label: int(np.sum(kept == c)) for c in np.unique(kept)}
+    return failed, returned

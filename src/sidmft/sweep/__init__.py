@@ -30,8 +30,11 @@ function's name); final-time observables ``dmft_error``, ``dmft_error_se``, traj
 ``simulate_*`` (mean / standard error over seeds) and ``simulate_spectral_overlap``; spectral
 ``spectral_alpha_c, _rho, _rho_sq, _top_eigenvalue, _bulk_edge, _passed``; fixed point
 ``fixed_point_m, _q, _error, _rate, ...``; ``<output>_status`` (a :class:`~sidmft.Status` code,
--1 = not computed), ``<output>_seed``, ``finished`` and ``point_time_s``.  Whatever the outputs,
-``alpha_c`` is the spectral weak-recovery threshold (docs/theory.md §1.1) of each (model,
+-1 = not computed; not an exit code), ``<output>_raised`` (1 where the output raised an exception,
+0 where it returned its status, -1 = not computed), ``<output>_seed``, ``finished`` and
+``point_time_s``.  A returned status other than success (below-threshold, a fixed point with no
+solution, ...) is data; only an exception (a bug) or a point that could not be computed is an
+error.  Whatever the outputs, ``alpha_c`` is the spectral weak-recovery threshold (docs/theory.md §1.1) of each (model,
 noise, preprocess) of the grid, computed once per combination when the dataset is assembled:
 its dims are those of ``model, noise, preprocess`` that are grid dimensions (a scalar if none
 is); it is NaN where the theory gives no finite threshold or fails, and its ``message``

@@ -58,7 +58,7 @@ def _variable_kinds(loaded: dict) -> tuple[dict, int]:
 
 
 def _empty(name: str, dims: tuple, shape: tuple, tmax: int) -> np.ndarray:
-    if name.endswith("_status"):
+    if name.endswith(("_status", "_raised")):
         return np.full(shape, -1, dtype=np.int8)
     return np.full(shape + ((tmax,) if "t" in dims else ()), np.nan)
 
@@ -105,7 +105,13 @@ def _data_vars(spec: SweepSpec, kinds: dict, arrays: dict, book: dict) -> dict:
             attrs.update(
                 flag_values=_FLAG_VALUES,
                 flag_meanings=_FLAG_MEANINGS,
-                description="Status code of the output at this point (-1: not computed)",
+                description="sidmft.Status code of the output at this point (-1: not computed); not an exit code",
+            )
+        elif name.endswith("_raised"):
+            attrs.update(
+                long_name=f"exception raised ({name[: -len('_raised')]})",
+                description="1: the output raised an exception at this point (a bug; status failed), 0: it "
+                "returned its status, -1: not computed",
             )
         data_vars[name] = (dims + (("t",) if "t" in vdims else ()), arrays[name], attrs)
     data_vars["finished"] = (dims, book["finished"], {"long_name": "point finished"})

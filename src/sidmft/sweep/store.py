@@ -28,10 +28,18 @@ from ..io import atomic_write_text, save_dataset
 from .grid import SweepError
 from .spec import SweepSpec, canonical_json
 
-__all__ = ["Store", "FORMAT", "FORMAT_VERSION", "open_store", "prepare_store", "timestamp"]
+__all__ = ["Store", "FORMAT", "FORMAT_VERSION", "open_store", "prepare_store", "raised_output", "timestamp"]
 
 FORMAT = "sidmft-sweep"
 FORMAT_VERSION = 1
+
+
+def raised_output(attrs, prefix: str) -> bool:
+    """True when output ``prefix`` of a point (its attributes ``attrs``) raised an exception."""
+    flag = attrs.get(f"{prefix}_raised")
+    if flag is None:  # a point file from before the flag: status failed meant an exception
+        return attrs.get(f"{prefix}_status") == "failed"
+    return int(flag) == 1
 
 
 def timestamp() -> str:
@@ -91,14 +99,15 @@ class Store:
         return {p.name[:-3] for p in self.points.iterdir() if p.name.endswith(".nc")}
 
     def failed_keys(self, keys) -> list[str]:
-        """Those of ``keys`` whose point has an output with status ``failed`` (an exception)."""
+        """Those of ``keys`` whose point has an output that raised an exception (``<prefix>_raised`` = 1; in a
+        point written before that flag existed, status ``failed``).  A status the output returned is data."""
         import xarray as xr
 
         bad = []
         for k in keys:
             with contextlib.suppress(OSError, ValueError):
                 with xr.open_dataset(self.point_file(k), engine="h5netcdf") as ds:
-                    if any(k2.endswith("_status") and v == "failed" for k2, v in ds.attrs.items()):
+                    if any(raised_output(ds.attrs, k2[: -len("_status")]) for k2 in ds.attrs if k2.endswith("_status")):
                         bad.append(k)
         return bad
 
