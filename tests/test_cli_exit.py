@@ -303,9 +303,9 @@ def test_sweep_returned_status_is_data_and_exits_0(tmp_path):
     assert r.exit_code == 0, (r.stdout, r.stderr)
     d = json.loads(r.stdout)
     assert d["status"] == "success" and d["exit_code"] == 0 and d["failed_points"] == []
-    assert d["returned_statuses"] == {"fixed_point": {"failed": 1}}
+    assert d["returned_statuses"] == {"fixed_point": {"uninformative": 1}}
     ds = open_sweep(store)
-    assert ds["fixed_point_status"].values.ravel().tolist() == [int(Status.FAILED), int(Status.SUCCESS)]
+    assert ds["fixed_point_status"].values.ravel().tolist() == [int(Status.UNINFORMATIVE), int(Status.SUCCESS)]
     assert ds["fixed_point_raised"].values.ravel().tolist() == [0, 0]
     r = run(*args, "--store", store, "--no-progress", "--retry-failed", "--json")
     assert r.exit_code == 0 and json.loads(r.stdout)["computed"] == 0, r.stdout

@@ -382,7 +382,7 @@ def test_cli_field_complex():
     args = ["simulate", "--field", "complex", "--dim", "80", "--steps", "3", "--seeds", "2", "--json", "--no-progress"]
     ok = runner.invoke(main, args + ["--alpha", "4"])
     assert ok.exit_code == 0, ok.output
-    out = json.loads(ok.output)
+    out = json.loads(ok.stdout)
     assert out["dtype"] == "complex128" and out["field"] == "complex"
     assert 0 < out["spectral_overlap"] <= 1 and len(out["m"]) == 4
     bad = runner.invoke(main, args + ["--backend", "jax"])

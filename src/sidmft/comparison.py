@@ -101,6 +101,8 @@ class ComparisonResult(Result):
         (``fixed_point`` is ``None`` if it was not requested).
     table : list of dict -- :func:`deviation_table` rows (plus the spectral overlap row)
     dim : int -- simulation dimension
+    t_floor : float or None -- the floor K of the simulation's spectral start (the theory uses the same T_K)
+    floor_bias : float -- rho(T) - rho(T_K), how much the unfloored theory's overlap differs
     files : dict -- paths written (``figure``, ``netcdf``) when an output directory was given
     """
 
@@ -111,6 +113,8 @@ class ComparisonResult(Result):
     table: list = field(default_factory=list)
     dim: int = 0
     files: dict = field(default_factory=dict)
+    t_floor: Optional[float] = None
+    floor_bias: float = 0.0
 
     @property
     def max_abs_z(self) -> float:
@@ -193,6 +197,9 @@ class ComparisonResult(Result):
             dmft_batches=int(self.dmft.batches),
             dmft_status=self.dmft.status.label,
             simulation_status=self.simulation.status.label,
+            t_floor=float("nan") if self.t_floor is None else float(self.t_floor),
+            floor_bias_rho=float(self.floor_bias),
+            theory_preprocess=str(self.dmft.problem.preprocess),
         )
         sp = self.spectral
         attrs.update(
@@ -234,6 +241,9 @@ def compare(
     output_dir=None,
     progress: bool = False,
     figure_format: str = "png",
+    t_floor: Optional[float] = 100.0,
+    workers: int = 0,
+    scheduler: Optional[str] = None,
 ) -> ComparisonResult:
     """Run theory and simulation on one problem and compare them.
 
@@ -256,6 +266,14 @@ def compare(
         table and all parameters) and ``table.txt``.
     progress : bool
         Progress bars on stderr.
+    t_floor : float > 0 or None
+        The floor K of the simulation's spectral start (T replaced by T_K = max(T, -K) where T is unbounded
+        below, ``SpectralInitSettings.t_floor``; None: the exact T).  The theory then solves the problem with the
+        same T_K (preprocess ``"<T>|floor:K"``), so the comparison carries no floor bias; the unfloored theory's
+        overlap differs by ``floor_bias`` (e.g. 1.2e-4 at alpha = 3, 6.0e-4 at alpha = 6 for T = 1 - 1/y).
+    workers, scheduler : int (>= 0), str, optional
+        Run the simulated seeds and the DMFT batches as Dask tasks (a LocalCluster of ``workers`` processes or
+        the scheduler ``tcp://HOST:PORT``): the numbers of a local run.
 
     Returns
     -------
@@ -272,11 +290,16 @@ def compare(
     """
     problem = Problem() if problem is None else problem
     dmft_settings = _check_compare_args(problem, dim, seeds, output_dir, figure_format, samples, batches)
-    sp, th, fp, sim, timing = _run_parts(problem, dim, seeds, seed, dmft_settings, fixed_point, progress)
+    theory, floor_bias = _theory_problem(problem, t_floor)
+    where = dict(workers=workers, scheduler=scheduler)
+    sp, th, fp, sim, timing = _run_parts(
+        problem, theory, dim, seeds, seed, dmft_settings, fixed_point, progress, dict(where, t_floor=t_floor)
+    )
     table = deviation_table(th, sim)
     if problem.init == "spectral":
         table.insert(0, _spectral_row(sp, sim))
     status, message = _comparison_status(problem, sp, th, sim, fp)
+    message += _notes(theory, floor_bias, th, sim)
     res = ComparisonResult(
         problem=problem,
         status=status,
@@ -289,6 +312,8 @@ def compare(
         simulation=sim,
         table=table,
         dim=int(dim),
+        t_floor=t_floor,
+        floor_bias=floor_bias,
     )
     if output_dir is not None:
         _write_outputs(res, Path(output_dir), figure_format)
@@ -323,27 +348,67 @@ def _check_compare_args(problem, dim, seeds, output_dir, figure_format, samples,
     return settings
 
 
-def _run_parts(problem, dim, seeds, seed, dmft_settings, with_fixed_point, progress):
-    """Spectral theory, DMFT, fixed point (optional) and simulation, each timed."""
-    from .simulator import simulate
+def _theory_problem(problem, t_floor):
+    """(the problem the theory solves, the floor bias of the overlap rho(T) - rho(T_K)): with the simulation's
+    floored T_K when its spectral start floors T (a spectral start with T going below -K), else the problem."""
+    from .preprocess import FLOOR_SEP, floored
+
+    if t_floor is None or problem.init != "spectral" or FLOOR_SEP in str(problem.preprocess):
+        return problem, 0.0
+    T = problem.T
+    if floored(T, t_floor).breakpoints == tuple(sorted(set(T.breakpoints))):  # T never reaches -K
+        return problem, 0.0
+    from .theory.spectral import spectral
+
+    theory = problem.replace(preprocess=f"{problem.preprocess}{FLOOR_SEP}{float(t_floor):g}")
+    a, b = spectral(problem, threshold=False), spectral(theory, threshold=False)
+    bias = float(a.rho - b.rho) if a.success and b.success else float("nan")
+    return theory, bias
+
+
+def _notes(theory, floor_bias, th, sim) -> str:
+    """The floor used by the theory, and the warnings of the parts (stability, heavy tails)."""
+    from .preprocess import FLOOR_SEP
+
+    notes = []
+    if FLOOR_SEP in str(theory.preprocess):
+        notes.append(
+            f"the theory uses the simulation's floored T ({theory.preprocess}; the unfloored overlap rho is higher by "
+            f"{floor_bias:.2g})"
+        )
+    for part, r in (("dmft", th), ("simulation", sim)):
+        for w in str(r.message).split("; WARNING: ")[1:]:
+            notes.append(f"{part}: {w}")
+    return "".join(f"; {n}" for n in notes)
+
+
+def _dask(where: dict) -> dict:
+    return {k: where[k] for k in ("workers", "scheduler")}
+
+
+def _run_parts(problem, theory, dim, seeds, seed, dmft_settings, with_fixed_point, progress, where):
+    """Spectral theory, DMFT, fixed point (optional) and simulation, each timed (the theory parts on ``theory``,
+    the problem with the simulation's floored T when it has one)."""
+    from .simulator import SpectralInitSettings, simulate
     from .theory.dmft import dmft
     from .theory.spectral import spectral
 
     timing = {}
     with Timer() as tt:
         with Timer() as t_sp:
-            sp = spectral(problem)
+            sp = spectral(theory)
         timing["spectral"] = t_sp.seconds
         with Timer() as t_d:
-            th = dmft(problem, seed=seed, progress=progress, settings=dmft_settings)
+            th = dmft(theory, seed=seed, progress=progress, settings=dmft_settings, **_dask(where))
         timing["dmft"] = t_d.seconds
         fp: Optional[Result] = None
         if with_fixed_point:
             with Timer() as t_f:
                 fp = _fixed_point_part(problem, th)
             timing["fixed_point"] = t_f.seconds
+        spec = SpectralInitSettings(t_floor=where["t_floor"])
         with Timer() as t_s:
-            sim = simulate(problem, dim=dim, seeds=seeds, seed=seed, progress=progress)
+            sim = simulate(problem, dim=dim, seeds=seeds, seed=seed, progress=progress, spectral=spec, **_dask(where))
         timing["simulate"] = t_s.seconds
     timing["total"] = tt.seconds
     return sp, th, fp, sim, timing

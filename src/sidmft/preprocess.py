@@ -8,7 +8,8 @@ Spec strings (CLI ``--preprocess`` and :class:`~sidmft.Problem`):
 ``mm``         T(y) = (y_+ - 1)/(y_+ + sqrt(alpha) - 1)    (Mondelli-Montanari / PhasePack; alpha > 1)
 ``lal``        T(y) = 1 - 1/E[z^2 | y]                    (Luo-Alghamdi-Lu optimal; = 1 - 1/y for
                                                           noiseless phase retrieval)
-or a :class:`Preprocessing` built from a user callable.
+or a :class:`Preprocessing` built from a user callable.  A suffix ``|floor:K`` (``"lal|floor:100"``) gives
+T_K = max(T, -K), the T of the simulator's spectral start with the floor K (:func:`floored`).
 
 A :class:`Preprocessing` carries ``sup`` (sup_y T(y), which the spectral theory needs
 finite) and ``breakpoints`` (y-values where T is not smooth or singular, for quadrature).
@@ -25,7 +26,15 @@ import numpy as np
 
 from .models import AdditiveModel, BinaryModel, Model
 
-__all__ = ["Preprocessing", "get_preprocessing", "register_preprocessing", "PREPROCESSINGS", "conditional_z2"]
+__all__ = [
+    "Preprocessing",
+    "get_preprocessing",
+    "register_preprocessing",
+    "PREPROCESSINGS",
+    "conditional_z2",
+    "floored",
+    "FLOOR_SEP",
+]
 
 
 @dataclass(frozen=True)
@@ -217,7 +226,52 @@ def get_preprocessing(spec, model: Model, alpha: float) -> Preprocessing:
         return Preprocessing(getattr(spec, "__name__", "custom"), spec, np.inf, ())
     if not isinstance(spec, str):
         raise TypeError(f"preprocess must be a spec string, a Preprocessing or a callable; got {spec!r}")
+    inner, sep, floor = spec.partition(FLOOR_SEP)
+    if sep:
+        try:
+            K = float(floor)
+        except ValueError:
+            K = float("nan")
+        if not (np.isfinite(K) and K > 0):
+            raise ValueError(f"preprocess floor in {spec!r} must be a number K > 0 ('{inner}{FLOOR_SEP}100')")
+        return floored(get_preprocessing(inner, model, alpha), K)
     name, _, arg = spec.partition(":")
     if name not in PREPROCESSINGS:
         raise ValueError(f"preprocess must be one of {sorted(PREPROCESSINGS)} (with ':C' for trim/clip); got {spec!r}")
     return PREPROCESSINGS[name](arg or None, model, alpha)
+
+
+#: the spec suffix of a floored preprocessing: ``"lal|floor:100"`` is T_K = max(T, -100)
+FLOOR_SEP = "|floor:"
+
+
+def _level_crossings(fn, level: float) -> list[float]:
+    """The y where fn(y) crosses ``level`` (scan of a wide log grid of both signs, then brentq)."""
+    from scipy.optimize import brentq
+
+    pos = np.geomspace(1e-14, 1e8, 2201)
+    grid = np.concatenate([-pos[::-1], [0.0], pos])
+    with np.errstate(all="ignore"):
+        f = np.asarray(fn(grid), dtype=float) - level
+    out = []
+    ok = np.isfinite(f)
+    for i in np.flatnonzero(ok[:-1] & ok[1:] & (np.sign(f[:-1]) * np.sign(f[1:]) < 0)):
+        try:
+            out.append(float(brentq(lambda y: float(fn(np.array([y]))[0]) - level, grid[i], grid[i + 1], xtol=1e-15)))
+        except (ValueError, RuntimeError):
+            out.append(float(0.5 * (grid[i] + grid[i + 1])))
+    return out
+
+
+def floored(T: Preprocessing, K: float) -> Preprocessing:
+    """T_K(y) = max(T(y), -K): the preprocessing the simulator's spectral start uses for a T unbounded below
+    (``SpectralInitSettings.t_floor``).  The theory with T_K is the d -> inf limit of that simulation exactly, so a
+    comparison with it carries no floor bias; the kink at T(y) = -K is a quadrature breakpoint."""
+    K = float(K)
+
+    def fn(y):
+        with np.errstate(invalid="ignore"):
+            return np.maximum(T(y), -K)
+
+    bps = tuple(sorted(set(T.breakpoints) | set(_level_crossings(T, -K))))
+    return Preprocessing(f"{T.name}{FLOOR_SEP}{K:g}", fn, T.sup, bps)

@@ -259,6 +259,26 @@ def problem_from_options(opts: dict, **override):
         raise click.UsageError(str(e)) from None
 
 
+_WORKERS_HELP = (
+    "Run the seeds (and, for compare, the DMFT batches) as Dask tasks on a LocalCluster of N single-thread "
+    "processes (0: in this process).  Same numbers as a local run."
+)
+_SCHEDULER_HELP = "Run them on a running Dask scheduler, e.g. tcp://127.0.0.1:8786 (not with --workers)."
+
+
+def compile_note(cmd: str) -> None:
+    """On the first run (numba's cache of the kernels empty), say on stderr that compiling takes a while."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    if not any(root.glob("*/__pycache__/*.nbi")) and not any(root.glob("*/*/__pycache__/*.nbi")):
+        click.echo(
+            f"sidmft {cmd}: note: the first run compiles the numba kernels (about 30-60 s, the progress bar waits "
+            "at 0 %); later runs load them from numba's cache",
+            err=True,
+        )
+
+
 def echo_json(obj) -> None:
     click.echo(json.dumps(to_jsonable(obj), allow_nan=False))
 

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import click
 
-from . import echo_json, exit_code, exit_for, problem_from_options, problem_options
+from . import (
+    _SCHEDULER_HELP,
+    _WORKERS_HELP,
+    compile_note,
+    echo_json,
+    exit_code,
+    exit_for,
+    problem_from_options,
+    problem_options,
+)
 from ._sizes import echo_size_notes, size_notes
 
 
@@ -17,6 +26,15 @@ from ._sizes import echo_size_notes, size_notes
 @click.option("--batches", default=8, show_default=True, type=int, help="DMFT independent batches (error bars).")
 @click.option("--no-fixed-point", is_flag=True, help="Skip the long-time fixed point.")
 @click.option(
+    "--t-floor",
+    default=100.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Floor K of the simulation's spectral start, T -> max(T, -K); the theory uses the same T_K.",
+)
+@click.option("--workers", default=0, type=click.IntRange(min=0), metavar="N", help=_WORKERS_HELP)
+@click.option("--scheduler", default=None, metavar="ADDR", help=_SCHEDULER_HELP)
+@click.option(
     "--output-dir",
     default="sidmft-out",
     show_default=True,
@@ -25,7 +43,21 @@ from ._sizes import echo_size_notes, size_notes
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
-def command(dim, seeds, seed, samples, batches, no_fixed_point, output_dir, as_json, no_progress, **opts):
+def command(
+    dim,
+    seeds,
+    seed,
+    samples,
+    batches,
+    no_fixed_point,
+    t_floor,
+    workers,
+    scheduler,
+    output_dir,
+    as_json,
+    no_progress,
+    **opts,
+):
     """Theory (spectral + DMFT + fixed point) next to the simulated method on the same problem.
 
     Prints the deviation table: per observable, the step where theory and simulation differ
@@ -44,6 +76,7 @@ def command(dim, seeds, seed, samples, batches, no_fixed_point, output_dir, as_j
     from ..comparison import compare
 
     problem = problem_from_options(opts)
+    compile_note("compare")
     notes = size_notes(batches=batches, samples=samples, steps=problem.steps, seeds=seeds, dim=dim)
     echo_size_notes("compare", notes)
     try:
@@ -57,6 +90,9 @@ def command(dim, seeds, seed, samples, batches, no_fixed_point, output_dir, as_j
             fixed_point=not no_fixed_point,
             output_dir=output_dir,
             progress=not (no_progress or as_json),
+            t_floor=t_floor,
+            workers=workers,
+            scheduler=scheduler,
         )
     except ValueError as e:
         raise click.UsageError(str(e)) from None

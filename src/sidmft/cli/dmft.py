@@ -7,7 +7,7 @@ import math
 import click
 import numpy as np
 
-from . import echo_json, exit_code, exit_for, problem_from_options, problem_options
+from . import compile_note, echo_json, exit_code, exit_for, problem_from_options, problem_options
 from ._sizes import MIN_BATCHES, echo_size_notes, size_notes
 
 __all__ = ["command"]
@@ -125,6 +125,7 @@ def command(
     if workers is not None and scheduler is not None:
         raise click.UsageError("--workers and --scheduler are mutually exclusive")
     problem = problem_from_options(opts)
+    compile_note("dmft")
     echo_size_notes("dmft", size_notes(batches=batches, samples=samples, steps=problem.steps))
     try:
         res = dmft(

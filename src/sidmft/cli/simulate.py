@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import click
 
-from . import echo_json, exit_code, exit_for, problem_from_options, problem_options
+from . import (
+    _SCHEDULER_HELP,
+    _WORKERS_HELP,
+    compile_note,
+    echo_json,
+    exit_code,
+    exit_for,
+    problem_from_options,
+    problem_options,
+)
 
 
 @click.command("simulate")
@@ -36,9 +45,11 @@ from . import echo_json, exit_code, exit_for, problem_from_options, problem_opti
     type=click.Path(dir_okay=False, writable=True),
     help="Write the result (netCDF .nc, or .zarr).",
 )
+@click.option("--workers", default=0, type=click.IntRange(min=0), metavar="N", help=_WORKERS_HELP)
+@click.option("--scheduler", default=None, metavar="ADDR", help=_SCHEDULER_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option("--no-progress", is_flag=True, help="No progress bar on stderr.")
-def command(dim, seeds, seed, dtype, t_floor, backend, output, as_json, no_progress, **opts):
+def command(dim, seeds, seed, dtype, t_floor, backend, workers, scheduler, output, as_json, no_progress, **opts):
     """Run the two-stage algorithm (start, then the chosen --algorithm) at finite size.
 
     Prints the status, the spectral overlap rho and top eigenvalue (means over seeds; spectral
@@ -55,6 +66,7 @@ def command(dim, seeds, seed, dtype, t_floor, backend, output, as_json, no_progr
     from ..simulator import SpectralInitSettings, simulate
 
     problem = problem_from_options(opts)
+    compile_note("simulate")
     try:
         res = simulate(
             problem,
@@ -65,6 +77,8 @@ def command(dim, seeds, seed, dtype, t_floor, backend, output, as_json, no_progr
             progress=not no_progress,
             backend=backend,
             spectral=SpectralInitSettings(t_floor=t_floor),
+            workers=workers,
+            scheduler=scheduler,
         )
     except (ValueError, ImportError) as err:  # bad input or a missing optional backend, refused before any work
         raise click.UsageError(str(err)) from None
