@@ -8,6 +8,7 @@ on, kernel-derived observables (which use averages of earlier steps) from the ne
 
 from __future__ import annotations
 
+import warnings
 from typing import Optional
 
 import numpy as np
@@ -55,7 +56,8 @@ def diverging_batches(per: dict) -> dict:
     out = {}
     for b in range(B):
         others = np.delete(q, b, axis=0)
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns after a blow-up
             med = np.nanmedian(others, axis=0)
             bad = np.flatnonzero(q[b] > DIVERGE * np.maximum(med, 1e-12))
         if bad.size:
@@ -72,7 +74,8 @@ def unreliable(outs: list[BatchOutput]) -> dict:
         if not rows:
             continue
         tails = np.stack(rows)  # (batches, 2, steps + 1)
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns after a blow-up
             share = np.nanmax(tails[:, 0], axis=0) / np.nansum(tails[:, 1], axis=0)
         hit = np.flatnonzero(np.nan_to_num(share, nan=0.0) > SHARE_LIMIT)
         if hit.size:
