@@ -17,10 +17,12 @@ from typing import Any, Optional
 
 import numpy as np
 
+from ..parameters import PARAMETERS
 from ..problem import PROBLEM_FIELDS
 
 __all__ = [
     "SweepError",
+    "method_parameters",
     "RUN_SETTINGS",
     "SETTINGS_USED_BY",
     "GRID_PARAMS",
@@ -38,11 +40,21 @@ __all__ = [
 RUN_SETTINGS = {"dim": 1000, "seeds": 4, "samples": 20000, "batches": 4}
 SETTINGS_USED_BY = {"dim": ("simulate",), "seeds": ("simulate",), "samples": ("dmft",), "batches": ("dmft",)}
 
-#: every parameter a grid may vary
-GRID_PARAMS = tuple(PROBLEM_FIELDS) + tuple(RUN_SETTINGS)
+#: every parameter a grid may vary (plus the registered methods' own parameters, :func:`method_parameters`)
+GRID_PARAMS = tuple(k for k in PROBLEM_FIELDS if k != "params") + tuple(RUN_SETTINGS)
 
-_INT_PARAMS = {"steps", "dim", "seeds", "samples", "batches"}
-_STR_PARAMS = {"model", "loss", "preprocess", "init", "algorithm", "eta_schedule"}
+_INT_PARAMS = {k for k, p in PARAMETERS.items() if p.integer}
+_STR_PARAMS = {"model", "loss", "preprocess", "init", "algorithm", "eta_schedule", "field"}
+
+
+def method_parameters() -> tuple[str, ...]:
+    """The parameters of the registered methods that are not Problem fields (they go into ``Problem.params``)."""
+    from ..algorithms import ALGORITHMS
+
+    names = {p for a in ALGORITHMS.values() for p in a.parameters}
+    return tuple(sorted(n for n in names if n not in PROBLEM_FIELDS))
+
+
 _OPTIONAL_FLOAT = {"m0", "q0", "beta", "batch", "temperature"}  # may be "none"
 _KAPPA = {"kappa"}  # float or "empirical"
 
@@ -133,9 +145,10 @@ def _parse_range(name: str, text: str) -> list:
 
 
 def check_name(name: str) -> None:
-    """Raise :class:`SweepError` unless ``name`` is in :data:`GRID_PARAMS`."""
-    if name not in GRID_PARAMS:
-        raise SweepError(f"unknown grid parameter {name!r}; choose from {', '.join(GRID_PARAMS)}")
+    """Raise :class:`SweepError` unless ``name`` is in :data:`GRID_PARAMS` or a registered method's parameter."""
+    if name not in GRID_PARAMS and name not in method_parameters():
+        choices = (*GRID_PARAMS, *method_parameters())
+        raise SweepError(f"unknown grid parameter {name!r}; choose from {', '.join(choices)}")
 
 
 def check_values(name: str, values: list) -> list:

@@ -28,6 +28,7 @@ from .grid import (
     check_name,
     check_values,
     convert_value,
+    method_parameters,
     values_from_config,
 )
 from .outputs import Output, resolve_outputs
@@ -153,9 +154,13 @@ class SweepSpec:
         resolved = tuple(resolve_outputs(names, check=self.check_outputs))
         grid = _normal_grid(self.grid)
         fixed = dict(self.fixed or {})
-        for k in fixed:
-            if k not in PROBLEM_FIELDS:
-                raise SweepError(f"unknown problem parameter {k!r}; choose from {', '.join(PROBLEM_FIELDS)}")
+        for k in list(fixed):
+            if k in PROBLEM_FIELDS:
+                continue
+            if k in method_parameters():  # a registered method's own parameter: into params
+                fixed["params"] = {**(fixed.get("params") or {}), k: fixed.pop(k)}
+                continue
+            raise SweepError(f"unknown problem parameter {k!r}; choose from {', '.join(PROBLEM_FIELDS)}")
         settings, seed = _normal_settings(self.settings), _normal_seed(self.seed)
         used = {s for o in resolved for s in o.settings}
         for name in grid:
@@ -213,11 +218,17 @@ class SweepSpec:
             yield idx, {k: self.grid[k][i] for k, i in zip(names, idx)}
 
     def point_params(self, values: dict) -> tuple[dict, dict]:
-        """(problem dict, settings dict) of a point with grid ``values``."""
+        """(problem dict, settings dict) of a point with grid ``values``; a registered method parameter that is not
+        a Problem field (e.g. a custom method's ``delta``) goes into the problem's ``params``."""
         prob = dict(self.fixed)
         st = dict(self.settings)
         for k, v in values.items():
-            (st if k in RUN_SETTINGS else prob)[k] = v
+            if k in RUN_SETTINGS:
+                st[k] = v
+            elif k in PROBLEM_FIELDS:
+                prob[k] = v
+            else:
+                prob["params"] = {**(prob.get("params") or {}), k: v}
         return prob, st
 
     def _validate_points(self) -> None:
