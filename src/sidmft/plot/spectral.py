@@ -73,7 +73,8 @@ def plot_overlap(path, problem, results, sim=None, dim=None, seeds=None, ax=None
     ax.set_ylabel(r"$\rho^2 = \langle v, x^*\rangle^2 / (\|v\|^2 \|x^*\|^2)$")
     noise = f", noise {problem.noise:g}" if problem.noise else ""
     T = results[0].T.name if results[0].T else problem.preprocess
-    ax.set_title(f"{problem.model}{noise}, T = {T}", fontsize=10)
+    field = ", complex signal" if problem.field == "complex" else ""
+    ax.set_title(f"{problem.model}{noise}{field}, T = {T}", fontsize=10)
     ax.set_ylim(-0.02, 1.02)
     ax.legend(fontsize=8, loc="lower right")
     if created:
