@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
         ("momentum_phase_retrieval.py", ["--output", "{tmp}/mom.png"], "mom.png"),
         ("custom_method.py", ["--output-dir", "{tmp}/cm"], "cm/compare.png"),
         ("custom_loss.py", ["--output-dir", "{tmp}/cl"], "cl/compare.png"),
+        ("complex_wirtinger_flow.py", ["--output", "{tmp}/cwf.png"], "cwf.png"),
     ],
 )
 def test_example_runs(tmp_path, script, args, product):
