@@ -33,9 +33,33 @@ __all__ = ["ComplexBatchSolver"]
 _SQRT_HALF = math.sqrt(0.5)
 
 
+class _Probe:
+    """The hybrid estimator's tangent (docs/theory.md §4.3 carried to complex fields): per path the pair
+    (X^s, Y^s) along random real directions v_s = +-1 plus the spectral source, X^s = v_s + source_s +
+    sum_{tau<s} R(s, tau) P0^tau, Y^s = sum_{tau<s} R(s, tau) P1^tau, with (P0, P1)^tau = D_tau (X, Y)^tau; its
+    probe mean against v_p gives the responses to the columns older than the window."""
+
+    def __init__(self, rng, n_steps: int, M: int, spectral: bool):
+        self.V = (rng.integers(0, 2, size=(n_steps + 1, M), dtype=np.int8) * 2 - 1).astype(np.float64)
+        if spectral:
+            self.V[0] = 0.0  # r^0 has no input of its own
+        self.P0 = np.zeros((n_steps + 1, M), dtype=complex)
+        self.P1 = np.zeros((n_steps + 1, M), dtype=complex)
+
+    def tangent(self, t: int, mem: np.ndarray, source) -> tuple:
+        X = self.V[t] + source + (mem @ self.P0[:t] if t else 0.0)
+        Y = mem @ self.P1[:t] if t else np.zeros(self.V.shape[1], dtype=complex)
+        return X, Y
+
+    def record(self, t: int, a, b, X, Y) -> None:
+        self.P0[t] = a * X + b * Y
+        self.P1[t] = np.conj(b) * X + a * Y
+
+
 class ComplexBatchSolver(BatchSolver):
-    """:class:`BatchSolver` for ``field="complex"`` (see the module docstring); responses ``"ibp"`` or
-    ``"pathwise"`` (the long-horizon hybrid estimator is real-only)."""
+    """:class:`BatchSolver` for ``field="complex"`` (see the module docstring); responses ``"ibp"``,
+    ``"pathwise"`` or ``"hybrid"`` (the exact sweep over a window of the last ``window`` steps and a random-probe
+    tangent for the older columns)."""
 
     def _draw(self, n_steps: int):
         n = n_steps + 2
@@ -116,7 +140,7 @@ class ComplexBatchSolver(BatchSolver):
         with np.errstate(all="ignore"):
             g = loss.complex_grad(y, r)
             lv = np.asarray(loss.complex_value(y, rx), dtype=float)
-            if self.responses == "pathwise":
+            if self.responses in ("pathwise", "hybrid"):
                 a, b = loss.complex_derivatives(y, r)
             else:
                 a = b = None
@@ -145,9 +169,48 @@ class ComplexBatchSolver(BatchSolver):
         self.rx = r.copy() if t == 0 else (r - b * self.rx) / a
         return self.rx
 
+    def _source(self, t: int):
+        """The spectral source of the tangent at step t: d r^0/d w^S, then R(t, S) dg^S/dw^S (0 without)."""
+        if not self.spectral:
+            return 0.0
+        M = self.n_paths
+        return self.B0[:M] if t == 0 else self.Rp[t, 0] * self.dgS[:M]
+
+    def _make_hybrid(self, n_steps: int):
+        self.probe = _Probe(self.rng, n_steps, self.n_paths, self.spectral)
+        return None  # the real estimator's state is not used
+
+    def _hybrid(self, t, a, b):
+        """resp (as the pathwise kernel's) by the exact window and the probe tangent for the older columns."""
+        M, W = self.n_paths, self.inp.window
+        t0 = max(t - W, 0)
+        keep = np.empty((2, t - t0 + 1, M))
+        resp = complex_responses(t, self.A, self.Bre, self.Bim, self.RpT, None, M, self.kernel.serial, t0, keep)
+        nu0 = keep[0] + 1j * keep[1]
+        X, Y = self.probe.tangent(t, self.Rp[t, 1 : t + 1], self._source(t))
+        V = self.probe.V
+        chi = a * X + b * Y - np.einsum("ij,ij->j", nu0, V[t0 : t + 1])
+        psi = chi
+        if self.spectral:
+            resp[t + 1] = float(np.mean(chi.real))
+            psi = chi - sum(nu0[k - t0] * self._source(k) for k in range(t0, t + 1))
+        if t0:
+            resp[:t0] = V[:t0] @ psi.real / M
+        self.probe.record(t, a, b, X, Y)
+        return resp
+
     def _closure(self, t, g, z):
         M, Rg = self.n_paths, self.Rg
-        if self.responses == "pathwise":
+        if self.responses == "hybrid":
+            a = self.A[t, :M].astype(np.float64)
+            b = self.Bre[t, :M].astype(np.float64) + 1j * self.Bim[t, :M].astype(np.float64)
+            resp = self._hybrid(t, a, b)
+            if self.spectral:
+                Rg[t, 1] = resp[-1]
+                Rg[t, 2 : t + 2] = resp[1 : t + 1]
+            else:
+                Rg[t, 1 : t + 2] = resp[: t + 1]
+        elif self.responses == "pathwise":
             spec = (self.B0[:M], self.dgS[:M]) if self.spectral else None
             resp = complex_responses(t, self.A, self.Bre, self.Bim, self.RpT, spec, M, self.kernel.serial)
             if self.spectral:

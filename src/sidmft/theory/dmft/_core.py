@@ -356,6 +356,13 @@ class BatchSolver:
         return t
 
     # ----------------------------------------------------------------------------- main
+    def _make_hybrid(self, n_steps: int):
+        """The hybrid estimator's state (its random probe directions are drawn after every other random number,
+        so switching estimator does not move the others)."""
+        win = self.inp.window
+        args = (n_steps, self.n_padded, self.n_paths, self.dtype, self.spectral, self.B0, win, self.kernel.serial)
+        return HybridState(self.rng, *args)
+
     def _draw(self, n_steps: int):
         """(scores, z, y): normal scores (one row per Gaussian input, §4.1 step 2), the index z and the labels."""
         Xi = normal_scores(self.rng, n_steps + 2, self.n_paths, self.scores)
@@ -403,11 +410,7 @@ class BatchSolver:
         if not self.method.reads_iterate:  # p^0 = x^0 (a + b = 1)
             self.cp[0], self.Rp[0] = self.c[0], self.Rx[0]
             self.RpT[:, 0] = self.Rx[0, : self.RpT.shape[0]]
-        self.hybrid = None
-        if self.responses == "hybrid":  # drawn last: the other random numbers do not move
-            win = self.inp.window
-            args = (n_steps, self.n_padded, self.n_paths, self.dtype, self.spectral, self.B0, win, self.kernel.serial)
-            self.hybrid = HybridState(self.rng, *args)
+        self.hybrid = self._make_hybrid(n_steps) if self.responses == "hybrid" else None
         Xi = self._keep_scores(Xi)
         blow = None
         for t in range(n_steps + 1):

@@ -18,6 +18,8 @@ __all__ = ["DMFTSettings", "KERNELS", "PRECISIONS", "RESPONSES", "HYBRID_FROM_ST
 #: (O(M T^3)) below it, where it is cheap: at T = 200 it costs 1.3-1.7x the hybrid one (measured, same
 #: standard errors), at T = 1000 6x (docs/theory.md §4.3; benchmarks/bench_dmft_long.py)
 HYBRID_FROM_STEPS = 300
+#: the same for complex fields, whose exact sweep costs four real ones (2 x 2 Wirtinger blocks)
+HYBRID_FROM_STEPS_COMPLEX = 100
 
 KERNELS = ("auto", "numba", "numpy")
 PRECISIONS = ("float32", "float64")
@@ -145,12 +147,12 @@ class DMFTSettings:
 
     def resolved_responses(self, grad_jumps: bool, n_steps: int = 0, field: str = "real") -> str:
         """``"pathwise"``, ``"hybrid"`` or ``"ibp"``: ``"auto"`` is ibp when l' jumps (``grad_jumps``), else
-        pathwise for fewer than ``HYBRID_FROM_STEPS`` steps and hybrid from there (real fields; complex fields
-        have no hybrid estimator and take ibp there)."""
+        pathwise for fewer than ``HYBRID_FROM_STEPS`` steps (``HYBRID_FROM_STEPS_COMPLEX`` for complex fields) and
+        hybrid from there."""
         if self.responses != "auto":
             return self.responses
         if grad_jumps:
             return "ibp"
-        if n_steps >= HYBRID_FROM_STEPS:
-            return "hybrid" if field == "real" else "ibp"
-        return "pathwise"
+        return (
+            "hybrid" if n_steps >= (HYBRID_FROM_STEPS if field == "real" else HYBRID_FROM_STEPS_COMPLEX) else "pathwise"
+        )

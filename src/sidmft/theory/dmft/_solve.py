@@ -162,9 +162,6 @@ def _dmft(problem, settings, seed, naive, progress, allow_nonsmooth, execution=N
         return _empty_result(problem, Status.NOT_APPLICABLE, msg, seed, settings, naive)
     jumps = _grad_jumps(problem)
     responses = settings.resolved_responses(jumps is not None, problem.steps, problem.field)
-    if responses == "hybrid" and problem.field == "complex":
-        msg = "responses='hybrid' is implemented for real fields only; use 'ibp' or 'pathwise' (or 'auto')"
-        return _empty_result(problem, Status.NOT_APPLICABLE, msg, seed, settings, naive)
     if jumps is not None and responses == "pathwise" and not allow_nonsmooth:
         return _empty_result(
             problem,
