@@ -45,7 +45,7 @@ from sidmft import OBSERVABLES, Problem
 from sidmft.simulator import SpectralInitSettings
 
 TIMES = (1, 5, 10, 30)
-LOSSES = ("amplitude", "pseudo-huber-amplitude")
+LOSSES = ("amplitude", "pseudo-huber-amplitude", "truncated-amplitude")
 #: (alpha, lam, eta); the first is the original reference point
 POINTS = ((3.0, 0.1, 0.1), (2.0, 0.05, 0.2), (4.0, 0.02, 0.4), (6.0, 0.2, 0.3))
 STEPS = 30

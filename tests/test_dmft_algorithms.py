@@ -19,6 +19,7 @@ Independent sources:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import pathlib
@@ -67,12 +68,12 @@ def test_probe_gradient_norm_is_gd_formula(monkeypatch):
     problem = Problem(**dict(BASE, steps=10))
     kw = dict(samples=3000, batches=2, seed=2, precision="float64", responses="ibp")
     ref = dmft(problem, **kw)
-    orig = dmft_module.algorithm_ctx
+    orig = dmft_module.method_steps
 
     def forced(p):
-        return dict(orig(p), probe=True)
+        return dataclasses.replace(orig(p), force_probe=True)
 
-    monkeypatch.setattr(dmft_module, "algorithm_ctx", forced)
+    monkeypatch.setattr(dmft_module, "method_steps", forced)
     plain = functools.partial(_dmft_params.probe_grad_norm, crossfit=False)  # the formula on all paths
     monkeypatch.setattr(_dmft_core, "probe_grad_norm", plain)
     probed = dmft(problem, **kw)

@@ -34,7 +34,7 @@ def test_checkpoint_keeps_finished_batches_and_refuses_another_run(tmp_path, mon
     solved = []
     real = _dmft_run.solve_batch
     monkeypatch.setattr(
-        _dmft_run, "solve_batch", lambda ctx, s, k, seed, b, cb=None: solved.append(b) or real(ctx, s, k, seed, b, cb)
+        _dmft_run, "solve_batch", lambda inp, s, k, seed, b, cb=None: solved.append(b) or real(inp, s, k, seed, b, cb)
     )
     again = dmft(p, **kw, checkpoint=str(ck))
     assert solved == [1]

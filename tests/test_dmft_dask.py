@@ -95,7 +95,7 @@ def loopback_cluster(tmp_path, n_workers: int, timeout: float = 60.0):
 
 # ------------------------------------------------------------------------------- LocalCluster
 def test_eight_batches_on_a_two_worker_local_cluster_equal_the_local_run(monkeypatch):
-    import sidmft.theory.dmft._dask as dd
+    import sidmft.theory.dmft._run as dd
 
     real, seen = dd.client, []
 
@@ -153,7 +153,7 @@ def test_separately_started_scheduler_on_loopback(tmp_path):
 
 
 def test_unreachable_scheduler_is_a_failed_status(monkeypatch):
-    import sidmft.theory.dmft._dask as dd
+    import sidmft.theory.dmft._run as dd
 
     monkeypatch.setattr(dd, "CONNECT_TIMEOUT", 2.0)
     t0 = time.perf_counter()

@@ -283,7 +283,7 @@ def test_result_file_round_trip(tmp_path):
 
     r = spectral(Problem(alpha=3.0, preprocess="clip:3"))
     back = SpectralTheoryResult.load(r.save(tmp_path / "spectral.nc"))
-    for k in SpectralTheoryResult._SCALARS:
+    for k in SpectralTheoryResult.SCALARS:
         assert getattr(back, k) == getattr(r, k), k
     assert (back.status, back.message, back.problem) == (r.status, r.message, r.problem)
     assert back.to_dict()["rho_sq"] == r.rho_sq

@@ -4,7 +4,9 @@ single index models, next to fast finite-size simulation.
 Public namespace::
 
     Problem                      frozen, validated problem description
-    register_model / register_loss / register_preprocessing / Preprocessing
+    register_model / register_loss / register_preprocessing / register_algorithm / register_parameter
+                                 one shape: a declaration object, or its name and fields as keywords
+    Algorithm, Linear, Parameter, Loss, Model, Preprocessing   the declarations
     simulate(problem, dim, ...)  finite-size two-stage algorithm (sidmft.simulator)
     spectral(problem)            d -> inf spectral initialisation (sidmft.theory.spectral)
     dmft(problem, ...)           d -> inf GD trajectory (sidmft.theory.dmft)
@@ -13,8 +15,10 @@ Public namespace::
 """
 
 from ._version import __version__
+from .algorithms import Algorithm, Linear, available_algorithms, get_algorithm, register_algorithm
 from .losses import Loss, available_losses, get_loss, register_loss
 from .models import AdditiveModel, BinaryModel, Model, available_models, get_model, register_model
+from .parameters import Parameter, register_parameter
 from .preprocess import Preprocessing, get_preprocessing, register_preprocessing
 from .problem import Problem
 from .results import OBSERVABLES, Result, Status, TrajectoryResult
@@ -58,6 +62,13 @@ __all__ = [
     "Preprocessing",
     "register_preprocessing",
     "get_preprocessing",
+    "Algorithm",
+    "Linear",
+    "register_algorithm",
+    "get_algorithm",
+    "available_algorithms",
+    "Parameter",
+    "register_parameter",
     *_LAZY,
 ]
 

@@ -259,14 +259,23 @@ ALGORITHMS: dict[str, Algorithm] = {}
 DEFAULT_ALGORITHM = "gd"
 
 
-def register_algorithm(algorithm: Algorithm, *, overwrite: bool = False) -> Algorithm:
-    """Add ``algorithm`` to the registry under its name (its parameters must be registered already)."""
-    if not isinstance(algorithm, Algorithm):
-        raise TypeError(f"algorithm must be an Algorithm; got {type(algorithm).__name__}")
-    if algorithm.name in ALGORITHMS and not overwrite:
-        raise ValueError(f"algorithm {algorithm.name!r} is already registered (pass overwrite=True)")
-    ALGORITHMS[algorithm.name] = algorithm
-    return algorithm
+def register_algorithm(algorithm: Union[str, Algorithm], *, overwrite: bool = False, **fields) -> Algorithm:
+    """Register a first-order method: an :class:`Algorithm`, or its name and the fields as keywords (``read``,
+    ``update``, ``factor``, ``noise``, ``parameters``, ...); returns the declaration.  Its parameters must be in
+    the parameter table already (:func:`sidmft.register_parameter`).  Like every registration it must run in
+    each process that uses the method (on Dask workers: at import time of a module the workers import)."""
+    if isinstance(algorithm, Algorithm):
+        if fields:
+            raise TypeError("register_algorithm takes an Algorithm or a name with keyword fields, not both")
+        decl = algorithm
+    elif isinstance(algorithm, str):
+        decl = Algorithm(algorithm, **fields)
+    else:
+        raise TypeError(f"algorithm must be an Algorithm or a name; got {type(algorithm).__name__}")
+    if decl.name in ALGORITHMS and not overwrite:
+        raise ValueError(f"algorithm {decl.name!r} is already registered (pass overwrite=True)")
+    ALGORITHMS[decl.name] = decl
+    return decl
 
 
 _MOMENTUM = (Linear(1, beta=1), Linear(0, beta=-1))  # A = 1 + beta, B = -beta

@@ -260,6 +260,15 @@ def compare(
     Returns
     -------
     ComparisonResult
+
+    Examples
+    --------
+    A small run (the defaults, d = 2000 and 8 seeds, are the ones to trust; see the guide on choosing sizes):
+
+    >>> from sidmft import Problem, compare
+    >>> res = compare(Problem(steps=5), dim=300, seeds=2, samples=2000, batches=2, fixed_point=False)
+    >>> res.dmft.success and res.simulation.success, len(res.table) > 0
+    (True, True)
     """
     problem = Problem() if problem is None else problem
     dmft_settings = _check_compare_args(problem, dim, seeds, output_dir, figure_format, samples, batches)

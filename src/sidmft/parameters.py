@@ -116,8 +116,14 @@ class Parameter:
 PARAMETERS: dict[str, Parameter] = {}
 
 
-def register_parameter(parameter: Parameter, overwrite: bool = False) -> Parameter:
-    """Add ``parameter`` to the table (ValueError if the name is taken, unless ``overwrite``)."""
+def register_parameter(parameter, *, overwrite: bool = False, **fields) -> Parameter:
+    """Add a parameter to the table: a :class:`Parameter`, or its name and the fields as keywords (``lo``,
+    ``hi``, ``default``, ``help``, ``symbol``, ...); returns the declaration (ValueError if the name is taken by
+    a different declaration, unless ``overwrite``)."""
+    if isinstance(parameter, str):
+        parameter = Parameter(parameter, **fields)
+    elif fields:
+        raise TypeError("register_parameter takes a Parameter or a name with keyword fields, not both")
     if not isinstance(parameter, Parameter):
         raise TypeError(f"parameter must be a Parameter; got {type(parameter).__name__}")
     old = PARAMETERS.get(parameter.name)

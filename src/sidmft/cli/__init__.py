@@ -136,94 +136,105 @@ def _parse_params(values) -> dict:
     return out
 
 
-def problem_options(fn=None, *, alpha_type=float):
-    """Decorator adding the shared problem flags (help texts from the registries and the parameter table).
-
-    ``alpha_type`` lets a subcommand accept a list/range for ``--alpha`` (as a string)."""
+def _option_list(alpha_type) -> list:
+    """The click options of the problem flags (help texts from the registries and the parameter table)."""
     from ..losses import DEFAULT_LOSS, available_losses
     from ..models import DEFAULT_MODEL, available_models
     from ..preprocess import PREPROCESSINGS
 
+    return [
+        click.option(
+            "--model",
+            default=DEFAULT_MODEL,
+            show_default=True,
+            help=_choices_help("Model (link + noise)", available_models()),
+        ),
+        click.option(
+            "--noise",
+            default=0.0,
+            show_default=True,
+            type=float,
+            help=_help("noise", "; temperature for binary models"),
+        ),
+        click.option(
+            "--loss",
+            default=DEFAULT_LOSS,
+            show_default=True,
+            help=_choices_help("Loss", available_losses()),
+        ),
+        click.option(
+            "--preprocess",
+            default=None,
+            help=f"Preprocessing T: {', '.join(sorted(PREPROCESSINGS))} (clip:C, trim:C with a level) "
+            "[default: lal; identity for --init linear].",
+        ),
+        click.option(
+            "--alpha",
+            default="3.0" if alpha_type is str else 3.0,
+            show_default=True,
+            type=alpha_type,
+            help=_help("alpha"),
+        ),
+        click.option("--lam", default=0.1, show_default=True, type=float, help=_help("lam")),
+        click.option(
+            "--eta", default=0.1, show_default=True, type=float, help=_help("eta", "; the base step of a schedule")
+        ),
+        click.option("--steps", default=50, show_default=True, type=int, help=_help("steps")),
+        click.option(
+            "--kappa",
+            default="1.0",
+            show_default=True,
+            help="Norm of the spectral or linear start (> 0), or 'empirical' (sqrt(mean y)).",
+        ),
+        click.option(
+            "--init",
+            default="spectral",
+            show_default=True,
+            type=click.Choice(["spectral", "random", "linear"]),
+            help="Initialisation: spectral (top eigenvector of D), random (x0 independent of the data, with "
+            "--m0, --q0) or linear (x0 along A^T T(y)); the simulator and the DMFT run all three.",
+        ),
+        click.option("--m0", default=None, type=float, help=_help("m0", "; init=random")),
+        click.option("--q0", default=None, type=float, help=_help("q0", "; init=random")),
+    ] + _method_options()
+
+
+def _method_options() -> list:
+    """The click options of the number field and the first-order method."""
+    return [
+        click.option(
+            "--field",
+            default="real",
+            show_default=True,
+            type=click.Choice(["real", "complex"]),
+            help="Real or complex signal and design (complex Wirtinger flow; even models and losses).",
+        ),
+        click.option("--algorithm", default=None, help=_algorithm_help()),
+        click.option("--beta", default=None, type=float, help=_method_help("beta")),
+        click.option("--batch", default=None, type=float, help=_method_help("batch")),
+        click.option("--temperature", default=None, type=float, help=_method_help("temperature")),
+        click.option(
+            "--param",
+            "params",
+            multiple=True,
+            help="NAME=VALUE for a parameter of a registered method that has no flag of its own (repeatable).",
+        ),
+        click.option(
+            "--eta-schedule",
+            "eta_schedule",
+            default=None,
+            help="Step sizes: constant, step:FACTOR:EVERY, cosine:ETA_MIN or a list ETA0,ETA1,... (one per step).",
+        ),
+    ]
+
+
+def problem_options(fn=None, *, alpha_type=float):
+    """Decorator adding the shared problem flags (help texts from the registries and the parameter table).
+
+    ``alpha_type`` lets a subcommand accept a list/range for ``--alpha`` (as a string)."""
+
     def deco(f):
-        opts = [
-            click.option(
-                "--model",
-                default=DEFAULT_MODEL,
-                show_default=True,
-                help=_choices_help("Model (link + noise)", available_models()),
-            ),
-            click.option(
-                "--noise",
-                default=0.0,
-                show_default=True,
-                type=float,
-                help=_help("noise", "; temperature for binary models"),
-            ),
-            click.option(
-                "--loss",
-                default=DEFAULT_LOSS,
-                show_default=True,
-                help=_choices_help("Loss", available_losses()),
-            ),
-            click.option(
-                "--preprocess",
-                default=None,
-                help=f"Preprocessing T: {', '.join(sorted(PREPROCESSINGS))} (clip:C, trim:C with a level) "
-                "[default: lal; identity for --init linear].",
-            ),
-            click.option(
-                "--alpha",
-                default="3.0" if alpha_type is str else 3.0,
-                show_default=True,
-                type=alpha_type,
-                help=_help("alpha"),
-            ),
-            click.option("--lam", default=0.1, show_default=True, type=float, help=_help("lam")),
-            click.option(
-                "--eta", default=0.1, show_default=True, type=float, help=_help("eta", "; the base step of a schedule")
-            ),
-            click.option("--steps", default=50, show_default=True, type=int, help=_help("steps")),
-            click.option(
-                "--kappa",
-                default="1.0",
-                show_default=True,
-                help="Norm of the spectral or linear start (> 0), or 'empirical' (sqrt(mean y)).",
-            ),
-            click.option(
-                "--init",
-                default="spectral",
-                show_default=True,
-                type=click.Choice(["spectral", "random", "linear"]),
-                help="Initialisation: spectral (top eigenvector of D), random (x0 independent of the data, with "
-                "--m0, --q0) or linear (x0 along A^T T(y)); the simulator and the DMFT run all three.",
-            ),
-            click.option("--m0", default=None, type=float, help=_help("m0", "; init=random")),
-            click.option("--q0", default=None, type=float, help=_help("q0", "; init=random")),
-            click.option(
-                "--field",
-                default="real",
-                show_default=True,
-                type=click.Choice(["real", "complex"]),
-                help="Real or complex signal and design (complex Wirtinger flow; even models and losses).",
-            ),
-            click.option("--algorithm", default=None, help=_algorithm_help()),
-            click.option("--beta", default=None, type=float, help=_method_help("beta")),
-            click.option("--batch", default=None, type=float, help=_method_help("batch")),
-            click.option("--temperature", default=None, type=float, help=_method_help("temperature")),
-            click.option(
-                "--param",
-                "params",
-                multiple=True,
-                help="NAME=VALUE for a parameter of a registered method that has no flag of its own (repeatable).",
-            ),
-            click.option(
-                "--eta-schedule",
-                "eta_schedule",
-                default=None,
-                help="Step sizes: constant, step:FACTOR:EVERY, cosine:ETA_MIN or a list ETA0,ETA1,... (one per step).",
-            ),
-        ]
-        for o in reversed(opts):
+        for o in reversed(_option_list(alpha_type)):
             f = o(f)
         return f
 

@@ -22,10 +22,9 @@ import numpy as np
 
 from ..._version import __version__
 from ...io import atomic_write
+from ._input import BatchOutput
 
 __all__ = ["Checkpoint", "run_key"]
-
-_ARRAYS = ("c", "Rx", "Sig", "Rg", "mu", "Cx", "Cv", "train", "grad_norm", "maxr")
 
 
 def run_key(problem, settings, seed: int, naive: bool) -> str:
@@ -72,24 +71,19 @@ class Checkpoint:
         except (OSError, ValueError, KeyError):
             return None  # unreadable: treated as another run's
 
-    def load(self, b: int) -> Optional[dict]:
-        """The outputs of batch ``b`` if its file exists (None otherwise)."""
+    def load(self, b: int) -> Optional[BatchOutput]:
+        """The output of batch ``b`` if its file exists (None otherwise)."""
         f = self._path(b)
         if not f.exists():
             return None
         with np.load(f, allow_pickle=False) as z:
-            out: dict = {k: np.array(z[k]) for k in _ARRAYS}
-            blow = int(z["blowup_step"])
-            out["blowup_step"] = None if blow < 0 else blow
-            out["min_schur"] = float(z["min_schur"])
-        return out
+            return BatchOutput.from_arrays(z)
 
-    def save(self, b: int, out: dict) -> None:
-        """Write the outputs of batch ``b`` (atomically)."""
+    def save(self, b: int, out: BatchOutput) -> None:
+        """Write the output of batch ``b`` (atomically; its own encoding, :meth:`BatchOutput.arrays`)."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        blow = -1 if out["blowup_step"] is None else int(out["blowup_step"])
-        arrays: dict = {k: np.asarray(out[k]) for k in _ARRAYS}
-        arrays.update(key=np.array(self.key), blowup_step=np.array(blow), min_schur=np.array(out["min_schur"]))
+        arrays = out.arrays()
+        arrays["key"] = np.array(self.key)
 
         def write(tmp: Path) -> None:
             with open(tmp, "wb") as fh:

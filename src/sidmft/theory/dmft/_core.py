@@ -26,9 +26,10 @@ import numpy as np
 
 from ...numerics import lhs_normal_scores
 from . import _kernels as K
-from ._hybrid import DEFAULT_WINDOW, HybridState
+from ._hybrid import HybridState
 from ._ibp import gram_row, ibp_gradient
-from ._method import bernoulli_factors, method_of, noise_width, probe_grad_norm
+from ._input import BatchOutput, EngineInput, LinearStart, RandomStart, SpectralStart
+from ._method import bernoulli_factors, probe_grad_norm
 
 # explosion thresholds of the blow-up detector (see DMFTResult docstring)
 _Q_MAX = 1e8  # ||x^t||^2/d
@@ -75,12 +76,12 @@ class BatchSolver:
 
     ``responses``: ``"pathwise"`` (exact reverse mode, l'' along the path; needs l' continuous) or
     ``"ibp"`` (Gaussian integration by parts, :mod:`sidmft.theory.dmft._ibp`; exact for l' with jumps);
-    default ``ctx["responses"]``, else ``"pathwise"``.
+    default ``inp.responses``.
     """
 
     def __init__(
         self,
-        ctx: dict,
+        inp: EngineInput,
         n_paths: int,
         rng: np.random.Generator,
         kernel="numba",
@@ -89,8 +90,9 @@ class BatchSolver:
         precision: str = "float64",
         responses: Optional[str] = None,
     ):
-        self.ctx = ctx
-        self.responses = responses if responses is not None else ctx.get("responses", "pathwise")
+        self.inp = inp
+        self.method = inp.method
+        self.responses = responses if responses is not None else inp.responses
         if self.responses not in ("pathwise", "ibp", "hybrid"):
             raise ValueError(f"responses must be 'pathwise', 'ibp' or 'hybrid'; got {self.responses!r}")
         self.n_paths = int(n_paths)
@@ -127,7 +129,7 @@ class BatchSolver:
     def _allocate(self, n_steps: int, z: np.ndarray) -> None:
         """Kernels, parameter-side state and per-path histories, all zero (n = steps + 2 noise indices)."""
         n = n_steps + 2
-        w = n + noise_width(self.ctx)  # zeta columns, then one xi column per step (Langevin, §6.1)
+        w = n + (n_steps + 1 if self.method.noise else 0)  # zeta columns, then one xi column per step (Langevin)
         self.c = np.zeros(n_steps + 2)
         self.Rx = np.zeros((n_steps + 2, w))
         self.RT = np.zeros((n, n_steps + 2), dtype=self.dtype)  # RT[k, s] = Rx[s, k] (contiguous, history dtype)
@@ -135,7 +137,7 @@ class BatchSolver:
         self.Rin = np.zeros((n, w))  # its R row
         self.Sig = np.zeros((w, w))
         self.Sig[n:, n:] = np.eye(w - n)  # the xi^t are independent N(0, I_d)
-        if self.method["reads_iterate"]:
+        if self.method.reads_iterate:
             self.Rp, self.RpT, self.cp = self.Rx, self.RT, self.c  # read point p^t = x^t
         else:
             self.Rp, self.RpT, self.cp = np.zeros_like(self.Rx), np.zeros_like(self.RT), np.zeros_like(self.c)
@@ -148,6 +150,8 @@ class BatchSolver:
         self.train = np.full(n_steps + 1, np.nan)
         self.gradn = np.full(n_steps + 1, np.nan)
         self.maxr = np.full(n_steps + 1, np.nan)
+        self.tail_g2 = np.full((2, n_steps + 1), np.nan)
+        self.tail_loss = np.full((2, n_steps + 1), np.nan)
         # pad the path axis to whole SIMD blocks (zero paths add nothing)
         lanes = self.kernel.lanes(self.dtype)
         self.n_padded = -(-self.n_paths // lanes) * lanes
@@ -163,17 +167,18 @@ class BatchSolver:
     def _start_spectral(self, z: np.ndarray, xi_S: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Spectral seed (§1.2-§1.3): v = R_S (zeta^S + alpha mu_S x*), w^S, u = w^S/(1 - R_S T(y)),
         g^S = T(y) u and its derivatives; returns r^0 = kappa u."""
-        ctx = self.ctx
-        rho, RS, kap = ctx["rho"], ctx["R_S"], ctx["kappa"]
+        st = self.inp.start
+        assert isinstance(st, SpectralStart)
+        rho, RS, kap = st.rho, st.R_S, st.kappa
         Lc, Rx = self.Lc, self.Rx
         self.cv, self.Rv[0] = rho, RS
         self.c[0], Rx[0, 0] = kap * rho, kap * RS
         self.RT[0, 0] = Rx[0, 0]
         self.Cin[1], self.Rin[1] = rho, self.Rv
-        self.Sig[0, 0] = ctx["Sigma_SS"]
+        self.Sig[0, 0] = st.Sigma_SS
         Lc[1, 0], Lc[1, 1] = rho, math.sqrt(max(1.0 - rho * rho, 0.0))
         wS = rho * z + Lc[1, 1] * xi_S
-        t_y = np.asarray(ctx["preprocess"](y), dtype=float)
+        t_y = np.asarray(st.preprocess(y), dtype=float)
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             den = 1.0 - RS * t_y
             u = wS / den
@@ -190,8 +195,9 @@ class BatchSolver:
 
     def _start_random(self) -> None:
         """Data-independent start (§2.7): x^0 = m0 x* + sqrt(q0 - m0^2) xi."""
-        ctx, c, Rx = self.ctx, self.c, self.Rx
-        c[0], Rx[0, 0] = ctx["m0"], math.sqrt(max(ctx["q0"] - ctx["m0"] ** 2, 0.0))
+        st, c, Rx = self.inp.start, self.c, self.Rx
+        assert isinstance(st, RandomStart)
+        c[0], Rx[0, 0] = st.m0, math.sqrt(max(st.q0 - st.m0**2, 0.0))
         self.RT[0, 0] = Rx[0, 0]
         self.Cin[1], self.Rin[1] = c[0], Rx[0]
         self.Sig[0, 0] = 1.0
@@ -200,10 +206,11 @@ class BatchSolver:
         """Linear start (§6.6): a stage L with g^L = T(y) (no response), mu_L = E[T z],
         Sigma(L,L) = alpha E[T^2], x^0 = (kappa/N_L)(zeta^L + alpha mu_L x*), N_L^2 = alpha E[T^2] +
         alpha^2 mu_L^2; column 0 is zeta^L, and g^L enters every field as R(t,L) T(y) (like g^S)."""
-        ctx, c, Rx = self.ctx, self.c, self.Rx
-        alpha, kap = ctx["alpha"], ctx["kappa"]
-        t_y = np.asarray(ctx["preprocess"](y), dtype=float)
-        mu, e2 = ctx["mu_L"], ctx["ET2_L"]  # by quadrature (:func:`._dmft_params.linear_stage`)
+        st, c, Rx = self.inp.start, self.c, self.Rx
+        assert isinstance(st, LinearStart)
+        alpha, kap = self.inp.alpha, st.kappa
+        t_y = np.asarray(st.preprocess(y), dtype=float)
+        mu, e2 = st.mu_L, st.ET2_L  # by quadrature (:func:`._method.linear_stage`)
         n_l = math.sqrt(alpha * e2 + (alpha * mu) ** 2)
         c[0], Rx[0, 0] = kap * alpha * mu / n_l, kap / n_l
         self.RT[0, 0] = Rx[0, 0]
@@ -224,13 +231,13 @@ class BatchSolver:
     def _sample_side(self, t: int, y: np.ndarray, r: np.ndarray):
         """g^t = f^t l'(y, r^t) (float64) with f^t l'' and the full-batch loss l at the iterate x^t
         stored; None if a path escaped (non-finite)."""
-        loss = self.ctx["loss"]
-        rx = r if self.method["reads_iterate"] else self._iterate_field(t, r)
+        loss = self.inp.loss
+        rx = r if self.method.reads_iterate else self._iterate_field(t, r)
         with np.errstate(all="ignore"):
             g = np.asarray(loss.grad(y, r), dtype=float)
             h = np.asarray(loss.hess(y, r), dtype=float)
             lv = np.asarray(loss.value(y, rx), dtype=float)
-        if self.method["probe"]:  # full-batch gradient norm at x^t (§6.7), measured, never fed back
+        if self.method.probe:  # full-batch gradient norm at x^t (§6.7), measured, never fed back
             with np.errstate(all="ignore"):
                 phi = np.asarray(loss.grad(y, rx), dtype=float)
             if np.all(np.isfinite(phi)):
@@ -240,13 +247,20 @@ class BatchSolver:
         self.G[t, : self.n_paths], self.H[t, : self.n_paths] = g, h
         self.train[t] = lv.mean()
         self.maxr[t] = np.max(np.abs(r))
+        self._record_shares(t, g, lv)
         if not (np.isfinite(self.maxr[t]) and np.all(np.isfinite(g)) and np.all(np.isfinite(h))):
             return None
         return g
 
+    def _record_shares(self, t: int, g: np.ndarray, lv: np.ndarray) -> None:
+        """The largest single path and the sum of |g|^2 and of |l| at step t (heavy-tail diagnostic)."""
+        with np.errstate(all="ignore"):
+            for out, v in ((self.tail_g2, np.abs(g) ** 2), (self.tail_loss, np.abs(lv))):
+                out[0, t], out[1, t] = float(v.max()), float(v.sum())
+
     def _iterate_field(self, t: int, r: np.ndarray) -> np.ndarray:
         """The field at x^t from the one at p^t = a x^t + b x^{t-1}: r_x^t = (r^t - b r_x^{t-1})/a (§6.3)."""
-        a, b = self.method["coef"][:2]
+        a, b = self.method.coef[:2]
         self.rx = r.copy() if t == 0 else (r - b * self.rx) / a
         return self.rx
 
@@ -283,7 +297,7 @@ class BatchSolver:
 
     def _close_row(self, t: int, gz: float, gram: np.ndarray) -> None:
         """mu_t by Stein from E[g^t z] and row t of R_g; Sigma(t, .) = alpha * Gram row (§2.4)."""
-        Sig, alpha = self.Sig, self.ctx["alpha"]
+        Sig, alpha = self.Sig, self.inp.alpha
         self.mu[t] = gz - math.fsum(self.Cin[1 : t + 2] * self.Rg[t, 1 : t + 2])
         Sig[t + 1, 1 : t + 2] = alpha * gram[: t + 1]
         Sig[1 : t + 2, t + 1] = Sig[t + 1, 1 : t + 2]
@@ -292,14 +306,14 @@ class BatchSolver:
 
     def _advance(self, t: int) -> bool:
         """x^{t+1} in closed form (§2.2 / §2.7 / §6.1); False if ||x^{t+1}||^2 or Sigma(t,t) exploded."""
-        ctx, c, Rx, Rg, Sig, meth = self.ctx, self.c, self.Rx, self.Rg, self.Sig, self.method
-        alpha, eta, lam = ctx["alpha"], meth["etas"][t], ctx["lam"]
+        c, Rx, Rg, Sig, meth = self.c, self.Rx, self.Rg, self.Sig, self.method
+        alpha, eta, lam = self.inp.alpha, meth.etas[t], self.inp.lam
         cin, w = self.Cin[1 : t + 2], self._width(t + 2)  # x^{t+1} has noise indices <= t + 1
-        if meth["simple"]:  # x^{t+1} = (1 - eta lam) x^t - eta (...): the GD form
+        if meth.simple:  # x^{t+1} = (1 - eta lam) x^t - eta (...): the GD form
             c[t + 1] = (1 - eta * lam) * c[t] - eta * (Rg[t, 1 : t + 2] @ cin) - eta * self.mu[t]
             Rx[t + 1, :w] = (1 - eta * lam) * Rx[t, :w] - eta * (Rg[t, 1 : t + 2] @ self.Rin[1 : t + 2, :w])
         else:
-            _, _, A, B = meth["coef"]
+            _, _, A, B = meth.coef
             tm, j = max(t - 1, 0), t + 1  # x^{-1} = x^0; Cin/Rin[j] is the read point p^t
             c[t + 1] = (
                 A * c[t] + B * c[tm] - eta * lam * self.Cin[j] - eta * (Rg[t, 1 : t + 2] @ cin) - eta * self.mu[t]
@@ -312,8 +326,8 @@ class BatchSolver:
             )
         Rx[t + 1, t + 1] -= eta / alpha
         n = self.RT.shape[0]
-        if meth["noise"]:
-            Rx[t + 1, n + t] += meth["sigmas"][t]
+        if meth.noise:
+            Rx[t + 1, n + t] += meth.sigmas[t]
         self.RT[:, t + 1] = Rx[t + 1, :n]
         self._read_point(t + 1)
         q_next = c[t + 1] ** 2 + Rx[t + 1, :w] @ Sig[:w, :w] @ Rx[t + 1, :w]
@@ -326,8 +340,8 @@ class BatchSolver:
 
     def _read_point(self, s: int) -> None:
         """Row s of the read points p^s = a x^s + b x^{s-1} and the input column s + 1 it feeds."""
-        if not self.method["reads_iterate"]:
-            a, b = self.method["coef"][:2]
+        if not self.method.reads_iterate:
+            a, b = self.method.coef[:2]
             self.cp[s] = a * self.c[s] + b * self.c[s - 1]
             self.Rp[s] = a * self.Rx[s] + b * self.Rx[s - 1]
             self.RpT[:, s] = self.Rp[s, : self.RpT.shape[0]]
@@ -342,34 +356,59 @@ class BatchSolver:
         return t
 
     # ----------------------------------------------------------------------------- main
-    def run(self) -> dict:
-        n_steps = self.ctx["steps"]
-        self.spectral = self.ctx["mode"] == "spectral"
+    def _draw(self, n_steps: int):
+        """(scores, z, y): normal scores (one row per Gaussian input, §4.1 step 2), the index z and the labels."""
         Xi = normal_scores(self.rng, n_steps + 2, self.n_paths, self.scores)
         z = Xi[0].copy()
-        y = np.asarray(self.ctx["model"].sample(z, self.rng), dtype=float)
-        self.method = method_of(self.ctx)
-        batch = self.method["batch"]
+        return Xi, z, np.asarray(self.inp.model.sample(z, self.rng), dtype=float)
+
+    def _score_row(self, Xi, k: int) -> np.ndarray:
+        """The scores of input k for every path."""
+        return Xi[k]
+
+    def _keep_scores(self, Xi):
+        """Store the scores in the history dtype (read by the field kernel and integration by parts)."""
+        self.Xi = Xi.astype(self.dtype) if self.dtype != np.float64 else Xi
+        return self.Xi
+
+    # ------------------------------------------------------------------ averages over paths (probe fields)
+    def ibp_vector(self, phi: np.ndarray, sel, n_inputs: int) -> np.ndarray:
+        """E[grad_X phi] over the first ``n_inputs`` inputs, by integration by parts, on the paths ``sel``."""
+        M = self.n_paths
+        return ibp_gradient(self.Lc, self.Xi[:, :M][:, sel], phi, n_inputs)
+
+    def gram_vector(self, phi: np.ndarray, sel, t: int) -> np.ndarray:
+        """E[phi g^tau] (tau = 0..t), then E[phi g^S] (0 without), on the paths ``sel``."""
+        M = self.n_paths
+        return gram_row(self.G[:, :M][:, sel], phi, t, None if self.gS is None else self.gS[:M][sel])
+
+    def z_mean(self, phi: np.ndarray, sel) -> float:
+        """E[phi z] on the paths ``sel``."""
+        return float(phi @ self.zp[: self.n_paths][sel]) / phi.shape[0]
+
+    def run(self) -> BatchOutput:
+        n_steps = self.inp.steps
+        self.spectral = self.inp.mode == "spectral"
+        Xi, z, y = self._draw(n_steps)
+        batch = self.method.batch
         self.F = None if batch is None else bernoulli_factors(self.rng, batch, n_steps, self.n_paths)
         self._allocate(n_steps, z)
         r0 = None
         if self.spectral:
-            r0 = self._start_spectral(z, Xi[1], y)
-        elif self.ctx["mode"] == "linear":
+            r0 = self._start_spectral(z, self._score_row(Xi, 1), y)
+        elif self.inp.mode == "linear":
             self._start_linear(y)
         else:
             self._start_random()
-        if not self.method["reads_iterate"]:  # p^0 = x^0 (a + b = 1)
+        if not self.method.reads_iterate:  # p^0 = x^0 (a + b = 1)
             self.cp[0], self.Rp[0] = self.c[0], self.Rx[0]
             self.RpT[:, 0] = self.Rx[0, : self.RpT.shape[0]]
         self.hybrid = None
         if self.responses == "hybrid":  # drawn last: the other random numbers do not move
-            win = self.ctx.get("window", DEFAULT_WINDOW)
+            win = self.inp.window
             args = (n_steps, self.n_padded, self.n_paths, self.dtype, self.spectral, self.B0, win, self.kernel.serial)
             self.hybrid = HybridState(self.rng, *args)
-        if self.dtype != np.float64:
-            Xi = Xi.astype(self.dtype)
-        self.Xi = Xi
+        Xi = self._keep_scores(Xi)
         blow = None
         for t in range(n_steps + 1):
             r = r0 if (r0 is not None and t == 0) else self._field(t, Xi)
@@ -388,7 +427,7 @@ class BatchSolver:
         c, Rx, Sig = self.c, self.Rx, self.Sig
         Cx = c[:, None] * c[None, :] + Rx @ Sig @ Rx.T
         Cv = self.cv * c + Rx @ Sig @ self.Rv
-        return dict(
+        return BatchOutput(
             c=c,
             Rx=Rx,
             Sig=Sig,
@@ -401,4 +440,6 @@ class BatchSolver:
             maxr=self.maxr,
             blowup_step=blow,
             min_schur=self.min_schur,
+            tail_g2=self.tail_g2,
+            tail_loss=self.tail_loss,
         )

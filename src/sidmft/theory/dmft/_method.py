@@ -5,9 +5,9 @@ Every registered :class:`sidmft.algorithms.Algorithm` is one linear two-step rec
 (1/alpha) A^T g^t) + sigma_t xi^t).  The DMFT represents each iterate by coefficient rows
 (c for x*, R for the Gaussian fields zeta and, for Langevin dynamics, the noises xi) and applies
 the update coefficient-wise with (1/alpha) A^T g^k -> (1/alpha) zeta^k + sum_t' R_g(k,t') p^t' +
-mu_k x*.  This module turns a Problem into the plain numbers the forward pass reads
-(:func:`algorithm_ctx`) and computes the full-batch gradient norm from the coefficients
-(:func:`grad_norm_rows`).
+mu_k x*.  The method resolved for a run is :class:`sidmft.theory.dmft._input.MethodSteps`; this module computes the
+full-batch gradient norm from the coefficients (:func:`grad_norm_rows`) or a probe field
+(:func:`probe_grad_norm`) and the linear start's stage (:func:`linear_stage`).
 """
 
 from __future__ import annotations
@@ -16,17 +16,7 @@ from typing import Optional
 
 import numpy as np
 
-from ._ibp import gram_row, ibp_gradient
-
-__all__ = [
-    "algorithm_ctx",
-    "grad_norm_rows",
-    "unsupported",
-    "bernoulli_factors",
-    "noise_width",
-    "method_of",
-    "probe_grad_norm",
-]
+__all__ = ["grad_norm", "grad_norm_rows", "unsupported", "bernoulli_factors", "probe_grad_norm", "linear_stage"]
 
 
 def unsupported(problem) -> Optional[str]:
@@ -37,48 +27,21 @@ def unsupported(problem) -> Optional[str]:
     return None
 
 
-def algorithm_ctx(problem) -> dict:
-    """The forward pass's view of the method: ``coef`` (a, b, A, B), ``etas`` and ``sigmas`` (length
-    steps + 1: the last, extra step only serves the gradient norm at t = steps, and repeats the last
-    step size), ``batch`` (the Bernoulli rate of the per-sample factor, None when f = 1), ``noise``
-    (True when some sigma_t > 0: one xi column per step is then carried)."""
-    alg = problem.algorithm_obj
-    values = problem.method_values
-    co = alg.coefficients(values)
-    n = problem.steps
-    etas = np.asarray(problem.etas(), dtype=np.float64)
-    last = etas[-1] if n > 0 else float(problem.eta)
-    etas = np.concatenate([etas, [last]])
-    tau = float(values["temperature"]) if alg.noise else 0.0
-    sigmas = np.sqrt(2.0 * etas * tau)
-    batch = float(values["batch"]) if alg.factor == "bernoulli" and float(values["batch"]) < 1.0 else None
-    return dict(
-        coef=(co.a, co.b, co.A, co.B),
-        etas=etas,
-        sigmas=sigmas,
-        batch=batch,
-        noise=bool(tau > 0.0),
-        simple=co.reads_iterate and co.one_step,
-        reads_iterate=co.reads_iterate,
-        probe=not (co.reads_iterate and batch is None),
-    )
-
-
-def grad_norm(problem, ctx: dict, out: dict) -> np.ndarray:
-    """||grad L(x^t)||^2/d, t = 0..steps, of one batch's outputs ``out``: the probe field (§6.7) when the
-    method needs one; for GD at a constant step (heavy-ball at beta = 0, SGD at batch = 1, Langevin at
+def grad_norm(problem, method, out) -> np.ndarray:
+    """||grad L(x^t)||^2/d, t = 0..steps, of one batch's output ``out`` (a BatchOutput): the probe field (§6.7)
+    when the method needs one; for GD at a constant step (heavy-ball at beta = 0, SGD at batch = 1, Langevin at
     temperature = 0 included) (C(t,t) - 2 C(t,t+1) + C(t+1,t+1))/eta^2; else :func:`grad_norm_rows`."""
     n_steps = problem.steps
-    if ctx["probe"]:
-        return np.asarray(out["grad_norm"], dtype=float)
-    if ctx["simple"] and not ctx["noise"] and ctx["batch"] is None and problem.eta_schedule is None:
-        Cx = out["Cx"]
+    if method.probe:
+        return np.asarray(out.grad_norm, dtype=float)
+    if method.simple and not method.noise and method.batch is None and problem.eta_schedule is None:
+        Cx = out.Cx
         dC = np.array([Cx[t, t] - 2 * Cx[t, t + 1] + Cx[t + 1, t + 1] for t in range(n_steps + 1)])
         return dC / problem.eta**2
-    return grad_norm_rows(ctx, out["c"], out["Rx"], out["Sig"], n_steps)
+    return grad_norm_rows(method, out.c, out.Rx, out.Sig, n_steps)
 
 
-def grad_norm_rows(ctx: dict, c: np.ndarray, Rx: np.ndarray, Sig: np.ndarray, n_steps: int) -> np.ndarray:
+def grad_norm_rows(method, c: np.ndarray, Rx: np.ndarray, Sig: np.ndarray, n_steps: int) -> np.ndarray:
     """||grad L(x^t)||^2/d for t = 0..steps from the coefficients, or NaN where the update does not
     reveal the full-batch gradient at x^t (a read point other than x^t, or a per-sample factor: the
     forward pass then measures it with a probe field, :func:`probe_grad_norm`).
@@ -87,17 +50,17 @@ def grad_norm_rows(ctx: dict, c: np.ndarray, Rx: np.ndarray, Sig: np.ndarray, n_
     coefficient row is D = A X_t + B X_{t-1} - X_{t+1} plus sigma_t on the column of xi^t, and
     ||grad||^2/d = (D_c^2 + D_R Sigma D_R^T)/eta_t^2 (the xi^t term cancels exactly)."""
     out = np.full(n_steps + 1, np.nan)
-    if ctx.get("probe"):
+    if method.probe:
         return out
-    _, _, A, B = ctx["coef"]
+    _, _, A, B = method.coef
     n0 = n_steps + 2  # first noise column
     for t in range(n_steps + 1):
         tm = max(t - 1, 0)
         dc = A * c[t] + B * c[tm] - c[t + 1]
         dR = A * Rx[t] + B * Rx[tm] - Rx[t + 1]
-        if ctx.get("noise"):
-            dR[n0 + t] += ctx["sigmas"][t]
-        eta = ctx["etas"][t]
+        if method.noise:
+            dR[n0 + t] += method.sigmas[t]
+        eta = method.etas[t]
         out[t] = (dc * dc + dR @ Sig @ dR) / (eta * eta)
     return out
 
@@ -106,24 +69,6 @@ def bernoulli_factors(rng: np.random.Generator, batch: float, n_steps: int, n_pa
     """f^t = s/b with s ~ Bernoulli(b), shape (steps + 1, n_paths), one draw per path and step."""
     s = rng.random((n_steps + 1, n_paths)) < batch
     return s.astype(np.float64) / batch
-
-
-def noise_width(ctx: dict) -> int:
-    """Number of xi columns carried (steps + 1 for Langevin at temperature > 0, else 0)."""
-    return ctx["steps"] + 1 if ctx.get("noise") else 0
-
-
-_GD: dict = dict(coef=(1.0, 0.0, 1.0, 0.0), batch=None, noise=False, simple=True, reads_iterate=True, probe=False)
-
-
-def method_of(ctx: dict) -> dict:
-    """The method entries of ``ctx`` (plain GD at the constant step ``ctx["eta"]`` when absent)."""
-    if "coef" in ctx:
-        return ctx
-    m = dict(_GD)
-    m["etas"] = np.full(ctx["steps"] + 1, float(ctx["eta"]))
-    m["sigmas"] = np.zeros(ctx["steps"] + 1)
-    return m
 
 
 def probe_grad_norm(solver, t: int, phi: np.ndarray, crossfit: bool = True) -> float:
@@ -140,19 +85,20 @@ def probe_grad_norm(solver, t: int, phi: np.ndarray, crossfit: bool = True) -> f
     component per input) would add a positive bias ~ (t + 2) E[phi^2]/M that grows with t.  They are
     cross-fitted: each factor is estimated on one half of the paths (even / odd), so the product of the two
     independent halves is unbiased (measured: SGD, logistic, 5000 paths, t = 30: +9 % bias removed).
+    The averages come from the solver (``ibp_vector``, ``gram_vector``, ``z_mean``), so the same formula serves
+    real and complex fields (docs/theory.md §7.2: products then mean their real parts).
     ``crossfit=False``: every factor from all paths (the plain formula, biased; for checks)."""
     M = phi.shape[0]
-    lam, alpha = solver.ctx["lam"], solver.ctx["alpha"]
+    lam, alpha = solver.inp.lam, solver.inp.alpha
     cin, rin = solver.Cin[1 : t + 2], solver.Rin[1 : t + 2]
     halves = []
     for h in (slice(0, M, 2), slice(1, M, 2)) if crossfit else (slice(0, M), slice(0, M)):
         ph = phi[h]
-        mh = ph.shape[0]
-        r_phi = ibp_gradient(solver.Lc, solver.Xi[:, :M][:, h], ph, t + 2)[1:]
-        mu = float(ph @ solver.zp[:M][h]) / mh - cin @ r_phi
+        r_phi = solver.ibp_vector(ph, h, t + 2)[1:]
+        mu = solver.z_mean(ph, h) - cin @ r_phi
         cB = r_phi @ cin + mu + lam * solver.c[t]
         RB = r_phi @ rin + lam * solver.Rx[t]
-        gram = gram_row(solver.G[:, :M][:, h], ph, t, None if solver.gS is None else solver.gS[:M][h])
+        gram = solver.gram_vector(ph, h, t)
         cross = np.zeros(RB.shape[0])
         cross[1 : t + 2] = gram[: t + 1]
         if solver.gS is not None:  # zeta^S (spectral) or zeta^L (linear start)
@@ -160,7 +106,7 @@ def probe_grad_norm(solver, t: int, phi: np.ndarray, crossfit: bool = True) -> f
         halves.append((cB, RB, cross))
     (cA, RA, xA), (cB_, RB_, xB) = halves
     quad = RA @ solver.Sig @ RB_
-    return float(phi @ phi) / M / alpha + (RA @ xB + RB_ @ xA) + cA * cB_ + quad
+    return float(np.real(np.vdot(phi, phi))) / M / alpha + (RA @ xB + RB_ @ xA) + cA * cB_ + quad
 
 
 def linear_stage(problem) -> tuple[float, float]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import InitVar, dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -52,7 +53,12 @@ class DMFTResult(TrajectoryResult):
     diagnostics : dict
         ``min_schur`` (smallest relative Schur complement met in the incremental Cholesky, before
         clipping; ~0 or slightly negative values mean a degenerate direction), ``max_abs_r``
-        (per step, max over paths and batches of |r^t|), ``scores``, ``kernel``, ``naive``.
+        (per step, max over paths and batches of |r^t|), ``scores``, ``kernel``, ``naive``,
+        ``responses``; ``unreliable`` ({observable: first step} whose average is dominated by a single
+        Monte-Carlo path: heavy tails, the value and its error bar are not to be trusted there, see
+        :attr:`unreliable`), ``diverging_batches`` ({batch: step} that ran away without reaching the blow-up
+        thresholds; the status is then BLOWUP) and ``stability`` (the expected number of locally unstable paths,
+        :mod:`sidmft.stability`).
     """
 
     t: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -97,6 +103,12 @@ class DMFTResult(TrajectoryResult):
             else:
                 per[k][:, np.isnan(mean)] = np.nan
         self.per_batch = per
+
+    @property
+    def unreliable(self) -> dict:
+        """{observable: first step} whose Monte-Carlo average is dominated by single paths (heavy tails): from
+        that step on the value and its standard error are not reliable (empty when every average is sound)."""
+        return dict(self.diagnostics.get("unreliable", {}))
 
     def observables(self) -> dict:
         """Dict name -> array for every observable (mean over batches) and its ``_se``."""
@@ -158,6 +170,8 @@ class DMFTResult(TrajectoryResult):
             kernel=str(self.diagnostics.get("kernel", "")),
             responses=str(self.diagnostics.get("responses", "")),
             window=int(self.diagnostics.get("window", 0)),
+            unreliable=json.dumps(self.unreliable),
+            stability_expected=float(self.diagnostics.get("stability", {}).get("expected", math.nan)),
         )
         return ds
 
@@ -173,19 +187,20 @@ class DMFTResult(TrajectoryResult):
             responses=str(a.get("responses", "")),
             window=int(a.get("window", 0)),
             naive=bool(int(a.get("naive", 0))),
+            unreliable={str(k): int(v) for k, v in json.loads(str(a.get("unreliable", "{}"))).items()},
         )
         if "max_abs_r" in ds:
             diagnostics["max_abs_r"] = np.asarray(ds["max_abs_r"].values)
-        arrays = {k: np.asarray(ds[k].values) for k in cls._KERNELS2 + cls._KERNELS1 if k in ds}
+        kw: dict[str, Any] = dict(cls._common_from_xarray(ds))
+        kw.update({k: np.asarray(ds[k].values) for k in cls._KERNELS2 + cls._KERNELS1 if k in ds})
+        kw.update({k: float(a[k]) for k in cls._FLOATS if k in a})
         return cls(
-            **cls._common_from_xarray(ds),
             t=np.asarray(ds["t"].values),
             samples=int(a["samples"]),
             batches=int(a["batches"]),
             naive=bool(int(a.get("naive", 0))),
             per_batch=cls._replicas_from_xarray(ds, suffix="_batch"),
-            **{k: float(a[k]) for k in cls._FLOATS if k in a},
-            **arrays,
             blowup_step=None if b < 0 else b,
             diagnostics=diagnostics,
+            **kw,
         )

@@ -143,11 +143,14 @@ class DMFTSettings:
             return self.kernel
         return "numba" if os.environ.get("SIDMFT_DMFT_KERNEL", "numba") != "numpy" else "numpy"
 
-    def resolved_responses(self, grad_jumps: bool, n_steps: int = 0) -> str:
+    def resolved_responses(self, grad_jumps: bool, n_steps: int = 0, field: str = "real") -> str:
         """``"pathwise"``, ``"hybrid"`` or ``"ibp"``: ``"auto"`` is ibp when l' jumps (``grad_jumps``), else
-        pathwise for fewer than ``HYBRID_FROM_STEPS`` steps and hybrid from there."""
+        pathwise for fewer than ``HYBRID_FROM_STEPS`` steps and hybrid from there (real fields; complex fields
+        have no hybrid estimator and take ibp there)."""
         if self.responses != "auto":
             return self.responses
         if grad_jumps:
             return "ibp"
-        return "hybrid" if n_steps >= HYBRID_FROM_STEPS else "pathwise"
+        if n_steps >= HYBRID_FROM_STEPS:
+            return "hybrid" if field == "real" else "ibp"
+        return "pathwise"

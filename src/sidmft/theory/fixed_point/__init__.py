@@ -65,6 +65,14 @@ problems with lam = 0 (l'(f(z), z) = 0) are solved on the exact-recovery branch 
 where (F2), (F3) hold identically and (F1) is the scalar equation alpha gamma E[l''(y, z)/(1 +
 gamma l''(y, z))] = 1 (brentq).
 
+Complex signals
+---------------
+``Problem(field="complex")`` (docs/theory.md §7.3): (z, w) circular complex Gaussian with E[w z-bar] = m,
+E|w|^2 = q, the radial prox r = w rho_hat/|w| (rho_hat + gamma L'(y, rho_hat) = |w|), the holomorphic response
+Gamma = E[1 - dr/dw]/gamma with dr/dw = (rho_hat/|w| + 1/(1 + gamma L''))/2, and (F2), (F3) with Re E[g z-bar]
+and E|g|^2; integrated in (|z|, |w|) with the Rice law of |w| given |z| (``_law_complex``).  The rate uses
+the radial and tangential curvatures (kappa_r, kappa_t) of every sample (docs/theory.md §7.4).
+
 Rate
 ----
 h_min = max_m {lam + E[l''/(1 + l'' m/alpha)] - 1/m} over the valid branch (:func:`sidmft.theory.rate.bulk_edge`),

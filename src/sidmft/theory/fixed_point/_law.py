@@ -240,6 +240,14 @@ class FixedPointLaw:
         r = prox(self.loss, y, w, gamma, self.root)
         return dict(z=z, w=w, y=y, r=r, g=self.loss.grad(y, r), hess=self.loss.hess(y, r))
 
+    def curvatures(self, smp: dict) -> np.ndarray:
+        """The curvature samples of the Hessian's bulk (docs/theory.md §3): l''(y, r_hat) of :meth:`sample`."""
+        return smp["hess"]
+
+    def test_error(self, m, q) -> float:
+        """The model's test error from (m, q) (:meth:`sidmft.models.Model.test_error`)."""
+        return float(self.model.test_error(m, q))
+
     def jump_term(self, m, s, gamma) -> Optional[float]:
         """J = p_w(0) E[g(0+) - g(0-) | w = 0] for even losses (prox jump at w = 0); None otherwise.
 

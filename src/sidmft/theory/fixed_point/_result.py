@@ -10,6 +10,7 @@ import numpy as np
 
 from ...results import Result
 from ._law import FixedPointLaw
+from ._law_complex import law_for
 
 __all__ = ["FixedPointResult"]
 
@@ -91,7 +92,8 @@ class FixedPointResult(Result):
 
     @property
     def law(self) -> FixedPointLaw:
-        return FixedPointLaw(self.problem, self.root, self.quad)
+        """The fixed-point law of the problem (complex for ``field="complex"``, docs/theory.md §7.3)."""
+        return law_for(self.problem, self.root, self.quad)
 
     def sample(self, n: int = 100_000, seed: int = 0) -> dict:
         """Sample the law of the fitted values at the limit: dict of arrays z, w, y, r, g, hess.
@@ -99,6 +101,8 @@ class FixedPointResult(Result):
         z = <a, x*>, w = the Gaussian cavity field (jointly N(0, [[1, m], [m, q]]) with z),
         r = <a, x^inf> = prox_{gamma l(y,.)}(w) (training sample), g = l'(y, r), hess = l''(y, r).
         A fresh test sample has instead (z, r_test) Gaussian with the same covariance.
+        Complex problems (docs/theory.md §7.3): complex z, w, r, g and the curvatures kappa_r, kappa_t instead
+        of hess (:meth:`ComplexFixedPointLaw.sample`).
         """
         if not np.isfinite(self.m):
             raise ValueError(f"no fixed point to sample from (status {self.status.label})")

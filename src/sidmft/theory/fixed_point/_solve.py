@@ -14,6 +14,7 @@ from ...results import Status, Timer
 from .._settings import resolve_settings
 from ..rate._predict import predict_rate
 from ._law import NUMERIC_ERRORS, FixedPointLaw, Moments
+from ._law_complex import law_for
 from ._result import FixedPointResult
 from ._settings import DEFAULT_QUAD, FixedPointQuadrature, FixedPointSettings
 from ._solver import Solution, failed_solution, solve
@@ -118,23 +119,20 @@ def fixed_point(
     ------
     TypeError, ValueError
         Bad input (types, a non-finite start, bad settings, or settings and keywords), before any work.
+
+    Examples
+    --------
+    >>> from sidmft import Problem, fixed_point
+    >>> fp = fixed_point(Problem(alpha=3.0, lam=0.1, eta=0.1))
+    >>> fp.status.label, round(fp.m, 3), round(fp.q, 3), bool(0 < fp.rate < 1)
+    ('success', 0.936, 0.885, True)
     """
     if not isinstance(problem, Problem):
         raise TypeError(f"problem must be a sidmft.Problem; got {type(problem).__name__}")
-    cfg = _settings(
-        settings,
-        root=root,
-        quad=quad,
-        tol=tol,
-        m_min=m_min,
-        n_mc=n_mc,
-        mc_seed=mc_seed,
-        continuation=continuation,
-        strategy=strategy,
-        maxiter=maxiter,
-    )
+    kws = dict(root=root, quad=quad, tol=tol, m_min=m_min, n_mc=n_mc, mc_seed=mc_seed)
+    cfg = _settings(settings, continuation=continuation, strategy=strategy, maxiter=maxiter, **kws)
     guess = _start_guess(start)
-    law = FixedPointLaw(problem, cfg.root, cfg.quad)
+    law = law_for(problem, cfg.root, cfg.quad)
     out = FixedPointResult(problem=problem, root=cfg.root, quad=law.quad.to_dict(), seed=cfg.mc_seed, n_mc=cfg.n_mc)
     why = problem.algorithm_obj.no_fixed_point
     if why is not None:  # nothing to solve: the declared reason is the message
@@ -183,7 +181,7 @@ def _attach_rate(out: FixedPointResult, law: FixedPointLaw, cfg: FixedPointSetti
         return
     try:
         smp = law.sample(out.m, out.q, out.gamma, n=cfg.n_mc, seed=cfg.mc_seed)
-        hess, bounded = smp["hess"], p.loss_obj.bounded_hessian
+        hess, bounded = law.curvatures(smp), p.loss_obj.bounded_hessian
         pr = predict_rate(
             hess, out.gamma, p.alpha, p.lam, p.eta, bounded, algorithm=p.algorithm_obj, values=p.method_values
         )
@@ -232,7 +230,7 @@ def _fill_point(out: FixedPointResult, law: FixedPointLaw, sol: Solution, notes:
     out.objective = float(M.Eloss + 0.5 * problem.lam * q)
     out.Gamma = M.Gamma
     try:
-        out.test_error = float(problem.model_obj.test_error(m, q))
+        out.test_error = law.test_error(m, q)
     except Exception as e:  # pragma: no cover - model specific
         notes.append(f"test_error failed: {e}")
     out.residuals = {k: float(v) for k, v in zip(("F1", "F2", "F3"), F)}

@@ -264,7 +264,7 @@ def _continue(law, res, tol, m_min, max_steps=60):
     problem = law.problem
     a_target = problem.alpha
     a = max(2.0 * a_target, a_target + 4.0)
-    lw = FixedPointLaw(problem.replace(alpha=a), law.root, law.quad)
+    lw = type(law)(problem.replace(alpha=a), law.root, law.quad)
     c = Residual(lw)
     g0 = lw.solve_gamma(0.95, math.sqrt(0.95 - 0.95**2), 0.3)
     if not np.isfinite(g0):
@@ -276,7 +276,7 @@ def _continue(law, res, tol, m_min, max_steps=60):
     while a_target < a < math.inf and steps < max_steps:
         steps += 1
         a_new = max(a - step, a_target)
-        c2 = Residual(FixedPointLaw(problem.replace(alpha=a_new), law.root, law.quad))
+        c2 = Residual(type(law)(problem.replace(alpha=a_new), law.root, law.quad))
         u2, F2 = hybr(c2, u, tol)
         c.n += c2.n
         if np.max(np.abs(F2)) <= tol and abs(u2[0]) >= m_min:

@@ -14,7 +14,9 @@ so its lower bulk edge is
     M = { m > 0 : 1 + l'' m / alpha > 0 a.s. } = (0, alpha / |min l''|)   (or (0, inf) if l'' >= 0),
 
 and the predicted per-step contraction of GD is rho = 1 - eta h_min when 0 < eta h_min < 1
-(:func:`bulk_edge`).  Outlier eigenvalues of H below the bulk (in the span of x* and x^inf) are
+(:func:`bulk_edge`).  Complex signals (docs/theory.md §7.4): the expectation is over the mixture of the
+radial and tangential curvatures kappa_r = L''(|r|), kappa_t = L'(|r|)/|r|, each with weight 1/2 (``weights``).
+Outlier eigenvalues of H below the bulk (in the span of x* and x^inf) are
 not captured.
 
 Measurement

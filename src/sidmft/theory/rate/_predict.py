@@ -28,6 +28,11 @@ __all__ = [
 def bulk_edge(hess, alpha: float, lam: float, weights=None) -> tuple[float, float]:
     """Lower bulk edge h_min of H = (1/alpha) A^T diag(l'') A + lam I (docs/theory.md §3).
 
+    The expectation is over a *mixture* of curvature samples when ``weights`` (or the concatenation of
+    equal-size groups) says so: complex signals (docs/theory.md §7.4) pass the radial and tangential
+    curvatures (kappa_r, kappa_t) of each sample, concatenated with equal weights, which gives
+    lam + E[kappa_r/(1 + kappa_r m/alpha)]/2 + E[kappa_t/(1 + kappa_t m/alpha)]/2 - 1/m.
+
     Parameters
     ----------
     hess : array
@@ -81,8 +86,9 @@ def bulk_edge(hess, alpha: float, lam: float, weights=None) -> tuple[float, floa
     return float(best), float(m_star)
 
 
-def upper_edge(hess, alpha: float, lam: float) -> tuple[float, float]:
-    """Upper bulk edge h_max of H = (1/alpha) A^T diag(l'') A + lam I (same Silverstein equation).
+def upper_edge(hess, alpha: float, lam: float, weights=None) -> tuple[float, float]:
+    """Upper bulk edge h_max of H = (1/alpha) A^T diag(l'') A + lam I (same Silverstein equation; ``weights``:
+    probability weights of a mixture of curvature samples, as in :func:`bulk_edge`; default equal).
 
     h_max = min over the valid m < 0 branch M- = { -alpha / max l'' < m < 0 } (1 + l'' m / alpha > 0
     for every sample; M- = (-inf, 0) if l'' <= 0) of lam + E[l''/(1 + l'' m/alpha)] - 1/m.
@@ -94,11 +100,13 @@ def upper_edge(hess, alpha: float, lam: float) -> tuple[float, float]:
     h = np.asarray(hess, dtype=float).ravel()
     if h.size == 0 or not np.all(np.isfinite(h)):
         raise ValueError("hess must be a non-empty array of finite values")
+    wts = None if weights is None else np.asarray(weights, dtype=float).ravel() / np.sum(weights)
     hmax = float(h.max())
     u_max = alpha / hmax if hmax > 0 else np.inf
 
     def f(u):  # m = -u
-        return lam + float(np.mean(h / (1.0 - h * (u / alpha)))) + 1.0 / u
+        v = h / (1.0 - h * (u / alpha))
+        return lam + (float(np.mean(v)) if wts is None else float(wts @ v)) + 1.0 / u
 
     hi = u_max * (1.0 - 1e-9) if np.isfinite(u_max) else 1e8
     grid = np.geomspace(min(1e-6, hi * 1e-6), hi, 64)
@@ -148,13 +156,18 @@ def bulk_edge_at_dim(fp, dim: int, seeds: int = 16, seed: int = 0) -> tuple[floa
     with n = alpha * dim samples of the fixed-point law (the empirical l'' of a finite problem).
 
     Matters when the edge is a support edge (``fp.rate_note`` says so, e.g. phase retrieval at
-    alpha = 2, lam = 0.1); otherwise it agrees with ``fp.h_min`` up to O(1/sqrt(n)).
+    alpha = 2, lam = 0.1); otherwise it agrees with ``fp.h_min`` up to O(1/sqrt(n)).  Complex problems: the
+    2n curvatures (kappa_r, kappa_t) of the n samples (``fp.law.curvatures``, docs/theory.md §7.4).
     """
     n = int(round(fp.problem.alpha * dim))
     if n < 10:
         raise ValueError(f"alpha * dim must be >= 10; got {n}")
+    law = fp.law
     hs = np.array(
-        [bulk_edge(fp.sample(n, seed=seed + k)["hess"], fp.problem.alpha, fp.problem.lam)[0] for k in range(seeds)]
+        [
+            bulk_edge(law.curvatures(fp.sample(n, seed=seed + k)), fp.problem.alpha, fp.problem.lam)[0]
+            for k in range(seeds)
+        ]
     )
     return float(hs.mean()), standard_error(hs)
 
@@ -218,6 +231,7 @@ def predict_rate(
     algorithm="gd",
     beta: Optional[float] = None,
     values: Optional[dict] = None,
+    weights=None,
 ) -> RatePrediction:
     """Predicted per-step contraction at the limit (docs/theory.md §3): 1 - eta h_min for a method declared in
     the GD form (:attr:`sidmft.Algorithm.gradient_form`: p^t = x^t, one-step update, whatever its parameters),
@@ -241,6 +255,8 @@ def predict_rate(
         The momentum, for a method with a ``beta`` parameter (shortcut for ``values={"beta": beta}``).
     values : dict, optional
         The method's parameter values (``Problem.method_values``).
+    weights : array, optional
+        Probability weights of the curvature samples (default equal; complex signals: docs/theory.md §7.4).
 
     Returns
     -------
@@ -249,13 +265,11 @@ def predict_rate(
     alg = get_algorithm(algorithm)
     if alg.no_fixed_point is not None:
         raise ValueError(f"algorithm {alg.name!r} has no rate at a fixed point: {alg.no_fixed_point}")
-    vals = dict(values or {})
-    if beta is not None and "beta" in alg.parameters:
-        vals["beta"] = get_parameter("beta").check(beta)
-    vals = {k: get_parameter(k).check(v) for k, v in alg.values(vals).items() if v is not None}
+    vals = _method_values(alg, beta, values)
     h = np.asarray(hess, dtype=float)
     ok = np.isfinite(h)
     note = ""
+    wts = None if weights is None else np.asarray(weights, dtype=float)[ok]
     if not np.all(ok):
         note = f"{np.sum(~ok)} non-finite l'' samples dropped"
         h = h[ok]
@@ -265,7 +279,7 @@ def predict_rate(
             f"min l'' = {hmin_emp:.4g} < -1/gamma = {-1 / gamma:.4g} on the selected roots: "
             "the valid branch is not guaranteed"
         )
-    h_min, m_star = bulk_edge(h, alpha, lam)
+    h_min, m_star = bulk_edge(h, alpha, lam, wts)
     m_max = alpha / -hmin_emp if hmin_emp < 0 else np.inf
     if np.isfinite(m_max) and m_star > 0.98 * m_max:
         note = _join(
@@ -275,7 +289,7 @@ def predict_rate(
             "a square-root bulk edge), so h_min depends on the sample size n_mc and decreases slowly "
             "as it grows; for GD at dimension d use rate.bulk_edge_at_dim(result, d)",
         )
-    h_max = upper_edge(h, alpha, lam)[0]
+    h_max = upper_edge(h, alpha, lam, wts)[0]
     ratio = float(m_star / m_max) if np.isfinite(m_max) else 0.0
     eh = eta * h_min
     if alg.gradient_form:
@@ -286,6 +300,14 @@ def predict_rate(
         rate, more = _bulk_prediction(h_min, h_max, eta, alg, vals, bounded_hessian, h.size)
         note = _join(note, more) if more else note
     return RatePrediction(h_min=h_min, m_star=m_star, rate=rate, m_star_over_m_max=ratio, note=note, h_max=h_max)
+
+
+def _method_values(alg, beta, values) -> dict:
+    """The method's parameter values, checked (``beta`` given alone is the momentum's)."""
+    vals = dict(values or {})
+    if beta is not None and "beta" in alg.parameters:
+        vals["beta"] = get_parameter("beta").check(beta)
+    return {k: get_parameter(k).check(v) for k, v in alg.values(vals).items() if v is not None}
 
 
 def _bulk_prediction(h_min, h_max, eta, alg, values, bounded_hessian, n):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -63,7 +63,7 @@ class RateFit:
     @classmethod
     def from_dict(cls, d: dict) -> RateFit:
         nan = float("nan")
-        kw = {
+        kw: dict[str, Any] = {
             k: (nan if d.get(k) is None and k not in ("window", "message") else d.get(k))
             for k in ("rate", "rate_se", "slope", "slope_se", "intercept", "power", "prefactor", "chi2_dof")
         }
@@ -190,9 +190,11 @@ class RateComparison(Result):
             d = json.loads(a.get(key, "null"))
             return None if d is None else RateFit.from_dict(d)
 
+        common: dict[str, Any] = cls._common_from_xarray(ds)
+        floats: dict[str, Any] = {k: float(ds[k].values) for k in cls._FLOATS if k in ds}
         return cls(
-            **cls._common_from_xarray(ds),
-            **{k: float(ds[k].values) for k in cls._FLOATS if k in ds},
+            **common,
+            **floats,
             observable=str(a.get("observable", "")),
             agree=bool(int(a.get("agree", 0))),
             window=tuple(json.loads(a.get("window", "[null, null]"))),

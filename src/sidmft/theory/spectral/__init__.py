@@ -16,6 +16,9 @@ delta = alpha) the limits are
 * static cavity form (§1.2): R_S = 1/l_star, R_g^S = E[T/(1 - R_S T)], B0, B2, mu_S, Sigma(S,S);
 * joint laws at initialisation (§1.3): :func:`sample_side_law`, :func:`parameter_side_law`.
 
+Complex signals (``Problem(field="complex")``, docs/theory.md §7.1): the same formulas with z ~ CN(0, 1)
+(z^2 -> |z|^2, |z|^2 ~ Exp(1)), by the radial quadrature rules; the laws are circular complex.
+
 Quadrature (see :mod:`sidmft.numerics.quadrature`): expectations are sums over a fixed rule
 for (z, y), built once per call.  Noiseless additive models: composite Gauss-Legendre in z on
 [-11, 11], split at 0, at the kinks of the link and at every z where y = g(z) crosses a

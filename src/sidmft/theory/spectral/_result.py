@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -39,6 +39,7 @@ class SpectralTheoryResult(Result):
     identity_residual : float  max residual of the identities psi(l*) = phi(l*), R_S = 1/(alpha(lambda1 - R_g)),
                                mu_S = rho/(alpha R_S), Sigma_SS = (1-rho^2)/R_S^2, rho^2 = (1-B0)/(1-B0+B2)
     n_nodes : int           quadrature nodes used
+    field : str             "real" (z ~ N(0,1)) or "complex" (z ~ CN(0,1), docs/theory.md §7.1)
     T : Preprocessing       the preprocessing (resolved at alpha)
     """
 
@@ -65,6 +66,7 @@ class SpectralTheoryResult(Result):
     n_nodes: int = 0
     T: Optional[Preprocessing] = field(default=None, repr=False, compare=False)
     measure: Optional[SpectralMeasure] = field(default=None, repr=False, compare=False)
+    field: str = "real"  # after the last use of dataclasses.field in this class body
 
     SCALARS = (
         "alpha",
@@ -102,14 +104,17 @@ class SpectralTheoryResult(Result):
         d = super().to_dict()
         d.update({k: getattr(self, k) for k in self.SCALARS})
         d["passed"] = bool(self.passed)
+        d["field"] = self.field
         return d
 
     @classmethod
     def from_xarray(cls, ds) -> SpectralTheoryResult:
         """Rebuild a result from :meth:`to_xarray` output; ``psi``/``phi`` need :func:`spectral` again."""
-        kw = {k: float(ds[k].values) for k in cls.SCALARS if k in ds}
+        kw: dict[str, Any] = {k: float(ds[k].values) for k in cls.SCALARS if k in ds}
         kw["passed"], kw["n_nodes"] = bool(kw.get("passed", 0.0)), int(kw.get("n_nodes", 0))
-        return cls(**cls._common_from_xarray(ds), **kw)
+        kw["field"] = str(ds.attrs.get("field", "real"))
+        common: dict[str, Any] = cls._common_from_xarray(ds)
+        return cls(**common, **kw)
 
     def to_xarray(self):
         import xarray as xr
@@ -118,4 +123,5 @@ class SpectralTheoryResult(Result):
         ds = xr.Dataset(data)
         ds.attrs.update(self.metadata())
         ds.attrs["preprocess_resolved"] = self.T.name if self.T is not None else "none"
+        ds.attrs["field"] = self.field
         return ds

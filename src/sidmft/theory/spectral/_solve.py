@@ -54,6 +54,10 @@ def spectral(problem: Problem, quad: QuadSpec = DEFAULT_QUAD, threshold: bool = 
     Quadrature: see the module docstring (graded composite Gauss-Legendre split at the
     breakpoints of T mapped to z; accuracy ~1e-10).
 
+    ``problem.field == "complex"`` (docs/theory.md §7.1): the same formulas with the expectations over
+    z ~ CN(0, 1) (|z|^2 ~ Exp(1)), i.e. z^2 -> |z|^2, by the radial rule of
+    :func:`sidmft.numerics.quadrature.moment_rule`; the result records ``field``.
+
     Parameters
     ----------
     problem : Problem
@@ -69,6 +73,15 @@ def spectral(problem: Problem, quad: QuadSpec = DEFAULT_QUAD, threshold: bool = 
         ``status`` SUCCESS above the threshold; BELOW_THRESHOLD (rho = 0, top eigenvalue =
         bulk edge) below it; NOT_APPLICABLE if sup T = inf, sup T <= 0, T constant, or the
         transition is never passed; FAILED if T is NaN/+inf on the support.
+
+    Examples
+    --------
+    Noiseless phase retrieval with T(y) = 1 - 1/y: the threshold is alpha_c = 1/2 and the top eigenvalue 1/alpha.
+
+    >>> from sidmft import Problem, spectral
+    >>> sp = spectral(Problem(alpha=2.0, preprocess="lal"))
+    >>> sp.status.label, round(float(sp.alpha_c), 6), round(float(sp.rho_sq), 4), round(float(sp.top_eigenvalue), 9)
+    ('success', 0.5, 0.6389, 0.5)
     """
     if not isinstance(problem, Problem):
         raise TypeError(f"problem must be a sidmft.Problem; got {type(problem).__name__}")
@@ -76,7 +89,7 @@ def spectral(problem: Problem, quad: QuadSpec = DEFAULT_QUAD, threshold: bool = 
         raise ValueError(f"quad must be a QuadSpec (quadrature settings); got {type(quad).__name__}")
     alpha = problem.alpha
     T = problem.T
-    res = SpectralTheoryResult(problem=problem, alpha=alpha, T=T, tau=float(T.sup))
+    res = SpectralTheoryResult(problem=problem, alpha=alpha, T=T, tau=float(T.sup), field=problem.field)
     with Timer() as timer:
         try:
             with np.errstate(all="ignore"):
@@ -125,7 +138,7 @@ def _measure_stage(res: SpectralTheoryResult, problem: Problem, quad: QuadSpec):
         )
         res.alpha_c = math.nan
         return None
-    rule = moment_rule(problem.model_obj, T.breakpoints, quad)
+    rule = moment_rule(problem.model_obj, T.breakpoints, quad, field=problem.field)
     res.n_nodes = rule.size
     meas, msg = _build_measure(T, rule)
     if meas is None:
@@ -136,10 +149,20 @@ def _measure_stage(res: SpectralTheoryResult, problem: Problem, quad: QuadSpec):
     res.measure = meas
     res.tau = meas.tau
     try:
-        res.kappa = problem.kappa_value()
+        res.kappa = _kappa(problem, rule)
     except ValueError:
         res.kappa = math.nan
     return rule, meas
+
+
+def _kappa(problem: Problem, rule) -> float:
+    """kappa as a number; 'empirical' = sqrt(E[y]) under the problem's own law (complex: z ~ CN(0, 1))."""
+    if problem.field != "complex" or not isinstance(problem.kappa, str):
+        return problem.kappa_value()
+    my = float(rule.W[:, 0] @ rule.y)
+    if not my > 0:
+        raise ValueError(f"kappa='empirical' needs E[y] > 0; got {my:g}")
+    return math.sqrt(my)
 
 
 def _bulk_stage(res: SpectralTheoryResult, meas: SpectralMeasure, alpha: float) -> float:
@@ -230,7 +253,11 @@ def _outlier_stage(res: SpectralTheoryResult, meas: SpectralMeasure, alpha: floa
 
 # ------------------------------------------------------------------------------------------------ threshold
 def spectral_threshold(
-    problem: Union[Problem, Model, str], T=None, quad: QuadSpec = DEFAULT_QUAD, noise: float = 0.0
+    problem: Union[Problem, Model, str],
+    T=None,
+    quad: QuadSpec = DEFAULT_QUAD,
+    noise: float = 0.0,
+    field: str = "real",
 ) -> float:
     """Weak-recovery threshold alpha_c: the smallest alpha with phi(l_bar) > psi(l_bar) (docs/theory.md §1.1).
 
@@ -241,18 +268,21 @@ def spectral_threshold(
     (e.g. 'mm', c = sqrt(alpha)) T is re-resolved at every alpha and the margin is root-found in
     alpha (log-grid scan on [1e-3, 1e4], then brentq).  Returns inf if no alpha passes and nan if
     the theory does not apply (sup T = inf).
+
+    ``field`` ("real" or "complex", docs/theory.md §7.1) applies to the ``(model, T)`` form; a Problem
+    carries its own.  For noiseless phase retrieval with T = 1 - 1/y it gives 1/2 (real) and 1 (complex).
     """
     if not isinstance(problem, Problem):
         if T is None:
             raise ValueError("spectral_threshold(model, T) needs the preprocessing T")
-        kw = dict(model=problem, preprocess=T)
+        kw = dict(model=problem, preprocess=T, field=field)
         if isinstance(problem, str):
             kw["noise"] = noise
         problem = _problem_for(kw)
     Tp = problem.T
     if not np.isfinite(Tp.sup):
         return math.nan
-    rule = moment_rule(problem.model_obj, Tp.breakpoints, quad)
+    rule = moment_rule(problem.model_obj, Tp.breakpoints, quad, field=problem.field)
     if _alpha_dependent(problem, rule):
         return _threshold_scan(problem, rule)
     meas, msg = _build_measure(Tp, rule)
@@ -298,7 +328,8 @@ def optimal_preprocessing(model: Union[Model, str], noise: float = 0.0, quad: Qu
 
 # ------------------------------------------------------------------------------------------------ laws
 def sample_side_law(problem_or_result, quad: QuadSpec = DEFAULT_QUAD) -> SampleSideLaw:
-    """The §1.3 sample-side law for a problem (or an existing SpectralTheoryResult).
+    """The §1.3 sample-side law for a problem (or an existing SpectralTheoryResult); complex for a problem with
+    ``field="complex"`` (docs/theory.md §7.1).
 
     Raises ValueError below the threshold (the law of the spectral seed is undefined there)."""
     res = (
@@ -310,7 +341,7 @@ def sample_side_law(problem_or_result, quad: QuadSpec = DEFAULT_QUAD) -> SampleS
         raise ValueError(f"sample-side law needs an outlier (status {res.status.label}): {res.message}")
     p = res.problem
     k = res.kappa if np.isfinite(res.kappa) else 1.0
-    return SampleSideLaw(rho=res.rho, R_S=res.R_S, kappa=k, T=p.T, model=p.model_obj, quad=quad)
+    return SampleSideLaw(rho=res.rho, R_S=res.R_S, kappa=k, T=p.T, model=p.model_obj, quad=quad, field=p.field)
 
 
 def parameter_side_law(problem_or_result, quad: QuadSpec = DEFAULT_QUAD) -> ParameterSideLaw:
@@ -321,4 +352,4 @@ def parameter_side_law(problem_or_result, quad: QuadSpec = DEFAULT_QUAD) -> Para
         else spectral(problem_or_result, quad=quad, threshold=False)
     )
     k = res.kappa if np.isfinite(res.kappa) else 1.0
-    return ParameterSideLaw(rho=res.rho, kappa=k)
+    return ParameterSideLaw(rho=res.rho, kappa=k, field=res.problem.field)
