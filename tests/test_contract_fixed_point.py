@@ -17,13 +17,11 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
-hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from sidmft import Problem, Status  # noqa: E402
-from sidmft.theory.fixed_point import FixedPointResult, fixed_point  # noqa: E402
+from sidmft import Problem, Status
+from sidmft.theory.fixed_point import FixedPointResult, fixed_point
 
 MODELS = ("phase-retrieval", "linear", "relu", "logistic")
 LOSSES = ("intensity", "amplitude", "square", "logistic")
