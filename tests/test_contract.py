@@ -22,11 +22,12 @@ is tested below).
 
 Each fuzzing test records the statuses it saw and requires (i) every registered method, loss and start to have
 been drawn at least once and (ii) a minimum share of successes among the problems that reached the solver,
-MIN_SUCCESS below.  Measured with these draws (successes / problems): spectral 99/300 = 0.33 (most of the rest
-is not-applicable: T unbounded above, or no information in T for binary labels), dmft 111/160 = 0.69, simulate
-106/120 = 0.88, compare 37/50 = 0.74.  The minima, spectral 0.28, dmft 0.55, simulate 0.75, compare 0.55, sit
-0.05-0.19 below: room for the different draws of a grown registry, while a solver that stops solving a family of
-problems (a fifth of the draws or more) fails.  On top of the draws, every registered case runs once at the
+MIN_SUCCESS below.  Measured with these draws (successes / problems): spectral 76/300 = 0.25 (most of the rest
+is not-applicable: T unbounded above, or no information in T for binary labels), dmft 117/160 = 0.73, simulate
+102/120 = 0.85, compare 44/50 = 0.88 (with an earlier way of drawing, one draw from the list of triples: 0.33,
+0.69, 0.88, 0.74).  The minima, spectral 0.2, dmft 0.6, simulate 0.78, compare 0.62, sit 0.05-0.12 below the
+lower of the two: room for the different draws of a grown registry, while a solver that stops solving a family of
+problems fails.  On top of the draws, every registered case runs once at the
 helpers' problem (test_every_registered_case_*), so each triple, not only each method, loss and start, is run.
 
 Bugs of src that the fuzzing found are listed in KNOWN_BUGS: tallied, not failed, each with a strict xfail test.
@@ -80,7 +81,7 @@ _CAUGHT = re.compile(r"\bunexpected \w+|Traceback|\b\w+(Error|Exception): ")
 
 SLOW = [HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large]
 #: minimum share of successes among the drawn problems that reached the solver (see the module docstring)
-MIN_SUCCESS = {"spectral": 0.28, "dmft": 0.55, "simulate": 0.75, "compare": 0.55}
+MIN_SUCCESS = {"spectral": 0.2, "dmft": 0.6, "simulate": 0.78, "compare": 0.62}
 #: bugs of src found by the fuzzing, tallied as "known-bug" instead of failing it; each has a strict xfail test
 #: (test_known_bug_*) that starts to fail when the bug is fixed: then delete the entry and that test's mark
 KNOWN_BUGS = {
@@ -105,7 +106,10 @@ def _preprocess(lal=True):
 @st.composite
 def problem_kwargs(draw, pool=tuple(CASES), max_steps=10, dim=None):
     """(case, Problem keywords): a (method, loss, start) of ``pool`` and the rest drawn (module docstring)."""
-    case = draw(st.sampled_from(pool))
+    # method, loss and start drawn one by one from the pool's (a product's) factors: Hypothesis covers three short
+    # lists far better than one long list of triples (whose later entries it seldom reaches)
+    case = Case(*(draw(st.sampled_from(list(dict.fromkeys(c[i] for c in pool)))) for i in range(3)))
+    assume(case in pool)
     model = draw(st.one_of(st.sampled_from(compatible_models(case.loss)), st.sampled_from(sorted(MODELS))))
     noise = draw(st.one_of(st.just(0.0), st.floats(0.01, 1.5)))
     kw = dict(
@@ -319,11 +323,12 @@ def fuzz_simulate(pool, n: int) -> Tally:
         st.integers(1, 2),
         st.integers(0, 2**16),
         st.sampled_from(["float64", "float32"]),
+        st.sampled_from([None, 1]),
     )
-    def run(data, dim, seeds, seed, dtype):
+    def run(data, dim, seeds, seed, dtype, threads):
         case, kw = data.draw(problem_kwargs(pool, max_steps=15, dim=dim))
         p = _make(kw)
-        res = _quiet(simulate, p, dim=dim, seeds=seeds, seed=seed, dtype=dtype)
+        res = _quiet(simulate, p, dim=dim, seeds=seeds, seed=seed, dtype=dtype, threads=threads)
         check_simulate(p, res, seeds, dtype)
         tally.add(case, res)
 
@@ -377,9 +382,10 @@ def test_every_registered_case_dmft(case):
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_every_registered_case_simulate(case):
-    """The same for the simulator (d = 40, 2 seeds): every case succeeds."""
+    """The same for the simulator (d = 40, 2 seeds, one thread: at this size the default threads cost 26x the
+    time, measured): every case succeeds."""
     p = make_problem(case, dim=40)
-    res = _quiet(simulate, p, dim=40, seeds=2, seed=0)
+    res = _quiet(simulate, p, dim=40, seeds=2, seed=0, threads=1)
     check_simulate(p, res, 2)
     assert res.success, res.message
 
