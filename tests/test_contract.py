@@ -1,19 +1,43 @@
-"""The solver contract (docs/DEVELOPING.md, "Rules"): for every problem in the valid range,
+"""The solver contract (docs/DEVELOPING.md, "Rules"), fuzzed over every registered method, loss and start:
 
 * invalid input raises ``ValueError`` (or ``TypeError``) naming the parameter, before any work;
 * otherwise the solver *returns*: no other exception escapes; the result has a :class:`Status`;
-  a non-success result carries a non-empty message; a success has finite outputs.
+  a non-success result carries a non-empty message; a success has finite outputs;
+* a success satisfies the invariants: q >= 0 and |cosine| <= 1 (to rounding) at every step, every standard
+  error >= 0, and the start: the DMFT's t = 0 values are the spectral theory's, m_0 = kappa rho and
+  q_0 = kappa^2 (spectral start), m_0 = m0 and q_0 = q0 (random start), q_0 = kappa^2 and |m_0| <= kappa (linear
+  start; its closed form is tests/test_dmft_algorithms.py's); the simulation's t = 0 values are the same
+  exactly (random), q_0 = kappa^2 (spectral, linear) and ||x0||^2/d (given).
 
-Problems are drawn by Hypothesis (derandomised, see conftest.py) across every built-in model (noise 0
-and > 0), loss, preprocessing, alpha in [0.2, 20], lam in [0, 2], eta in [1e-3, 5], both
-initialisations and kappa (a number or "empirical"), with small sizes so the file stays fast.
-Covered: ``spectral``, ``dmft``, ``simulate``, ``compare`` and one sweep point
+Problems are drawn by Hypothesis (derandomised, see conftest.py) from the one shared list of registered methods
+x losses x starts (tests/helpers.py: a newly registered method, loss or start is fuzzed with no edit here),
+with the method's parameters drawn in their declared ranges, a model compatible with the loss half of the time
+(any registered model otherwise), noise 0 and > 0, every preprocessing (but T = lal for the linear start of
+a noisy model, see _preprocess), alpha in [0.2, 20], lam in [0, 2], eta in
+[1e-3, 5], constant, step-decay and cosine schedules, kappa a number or "empirical", and small sizes so the file
+stays fast.  Covered: ``spectral``, ``dmft``, ``simulate``, ``compare`` and one sweep point
 (:func:`sidmft.sweep.compute_point`).  The fixed point has its own contract test
-(tests/test_fixed_point.py); ``compare`` is drawn with and without it.
+(tests/test_contract_fixed_point.py); ``compare`` runs without it here (its handling of a failing fixed point
+is tested below).
+
+Each fuzzing test records the statuses it saw and requires (i) every registered method, loss and start to have
+been drawn at least once and (ii) a minimum share of successes among the problems that reached the solver,
+MIN_SUCCESS below.  Measured with these draws (successes / problems): spectral 76/300 = 0.25 (most of the rest
+is not-applicable: T unbounded above, or no information in T for binary labels), dmft 117/160 = 0.73, simulate
+102/120 = 0.85, compare 44/50 = 0.88 (with an earlier way of drawing, one draw from the list of triples: 0.33,
+0.69, 0.88, 0.74).  The minima, spectral 0.2, dmft 0.6, simulate 0.78, compare 0.62, sit 0.05-0.12 below the
+lower of the two: room for the different draws of a grown registry, while a solver that stops solving a family of
+problems fails.  On top of the draws, every registered case runs once at the
+helpers' problem (test_every_registered_case_*), so each triple, not only each method, loss and start, is run.
+
+Bugs of src that the fuzzing found are listed in KNOWN_BUGS: tallied, not failed, each with a strict xfail test.
 
 A message that reads like a caught exception ("unexpected KeyError: ...", "LinAlgError: ...") fails the
 test too: it means an exception escaped a solver stage into a catch-all handler, whose cause is to be
 fixed in that stage.
+
+A method registered inside a test (a lookahead method with a parameter of its own) is picked up by the shared
+list and passes the same contract (:func:`test_a_registered_method_is_fuzzed_with_no_test_edit`).
 
 Also: a deterministic Lanczos (ARPACK) non-convergence in the simulator's spectral initialisation,
 and ``kappa="empirical"`` (||x0||^2/d = mean(y) in simulation, E[y] in the theory).
@@ -22,71 +46,98 @@ and ``kappa="empirical"`` (||x0||^2/d = mean(y) in simulation, E[y] in the theor
 import math
 import re
 import warnings
+from collections import Counter
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from sidmft import Problem, Status
+from helpers import (
+    CASES,
+    PARAMETER_NAMES,
+    SIMULATION_ONLY_STARTS,
+    THEORY_CASES,
+    Case,
+    cases,
+    compatible_models,
+    losses,
+    make_problem,
+    method_params_strategy,
+    methods,
+    starts,
+)
+from sidmft import OBSERVABLES, Problem, Status
+from sidmft.algorithms import ALGORITHMS, Algorithm, Linear, register_algorithm
 from sidmft.comparison import compare
+from sidmft.models import MODELS
+from sidmft.parameters import PARAMETERS, Parameter, register_parameter
 from sidmft.simulator import SpectralInitSettings, generate_data, simulate, spectral_init
 from sidmft.theory.dmft import dmft
 from sidmft.theory.spectral import spectral
-
-MODELS = ("phase-retrieval", "linear", "relu", "logistic")
-LOSSES = ("intensity", "amplitude", "square", "logistic")
-PROBLEM_PARAMS = (
-    "model",
-    "noise",
-    "loss",
-    "preprocess",
-    "alpha",
-    "lam",
-    "eta",
-    "steps",
-    "init",
-    "kappa",
-    "m0",
-    "q0",
-    "x0",
-    "mm",
-)
 
 # messages that only come from a catch-all handler around a solver (an exception that escaped a stage)
 _CAUGHT = re.compile(r"\bunexpected \w+|Traceback|\b\w+(Error|Exception): ")
 
 SLOW = [HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large]
+#: minimum share of successes among the drawn problems that reached the solver (see the module docstring)
+MIN_SUCCESS = {"spectral": 0.2, "dmft": 0.6, "simulate": 0.78, "compare": 0.62}
+#: bugs of src found by the fuzzing, tallied as "known-bug" instead of failing it; each has a strict xfail test
+#: (test_known_bug_*) that starts to fail when the bug is fixed: then delete the entry and that test's mark
+KNOWN_BUGS = {
+    # simulator: a linear start whose u = A^T T(y) vanishes (e.g. T = clip:0 on phase retrieval, T(y) = 0) raises
+    # ValueError inside the seed loop, reported as "unexpected ValueError" instead of a status of its own
+    "linear-start-u-zero": re.compile(r"unexpected ValueError: init='linear': u = A\^T T\(y\) has norm"),
+}
+#: |cosine| <= 1 + COSINE_SLACK (rounding: float64 sums; float32 simulations)
+COSINE_SLACK = {"float64": 1e-9, "float32": 1e-5}
 
 
-def _preprocess():
+def _preprocess(lal=True):
+    """A preprocessing T.  ``lal=False`` leaves out T = lal, whose linear stage E[T z], E[T^2] (linear start) takes
+    10-17 s per problem on a noisy model (the joint quadrature evaluates E[z^2 | y] at every label node)."""
     level = st.floats(-1.0, 10.0, allow_nan=False).map(lambda c: f"{c:.3g}")
     return st.one_of(
-        st.sampled_from(["lal", "mm", "identity"]),
+        st.sampled_from(["lal", "mm", "identity"] if lal else ["mm", "identity"]),
         st.tuples(st.sampled_from(["clip", "trim"]), level).map(lambda t: f"{t[0]}:{t[1]}"),
     )
 
 
 @st.composite
-def problem_kwargs(draw, max_steps=10):
+def problem_kwargs(draw, pool=tuple(CASES), max_steps=10, dim=None):
+    """(case, Problem keywords): a (method, loss, start) of ``pool`` and the rest drawn (module docstring)."""
+    # method, loss and start drawn one by one from the pool's (a product's) factors: Hypothesis covers three short
+    # lists far better than one long list of triples (whose later entries it seldom reaches)
+    case = Case(*(draw(st.sampled_from(list(dict.fromkeys(c[i] for c in pool)))) for i in range(3)))
+    assume(case in pool)
+    model = draw(st.one_of(st.sampled_from(compatible_models(case.loss)), st.sampled_from(sorted(MODELS))))
+    noise = draw(st.one_of(st.just(0.0), st.floats(0.01, 1.5)))
     kw = dict(
-        model=draw(st.sampled_from(MODELS)),
-        noise=draw(st.one_of(st.just(0.0), st.floats(0.01, 1.5))),
-        loss=draw(st.sampled_from(LOSSES)),
-        preprocess=draw(_preprocess()),
+        model=model,
+        noise=noise,
+        loss=case.loss,
+        preprocess=draw(_preprocess(lal=not (case.start == "linear" and noise > 0))),
         alpha=draw(st.floats(0.2, 20.0)),
         lam=draw(st.one_of(st.just(0.0), st.floats(0.0, 2.0))),
         eta=draw(st.floats(1e-3, 5.0)),
         steps=draw(st.integers(0, max_steps)),
-        init=draw(st.sampled_from(["spectral", "random"])),
+        init=case.start,
+        algorithm=case.method,
+        eta_schedule=draw(st.sampled_from([None, None, "step:0.5:3", "cosine:0"])),
     )
-    if kw["init"] == "spectral":
+    params = draw(method_params_strategy(case.method))
+    if params:
+        kw["params"] = params
+    if case.start in ("spectral", "linear"):
         kw["kappa"] = draw(st.one_of(st.just("empirical"), st.floats(0.1, 3.0)))
-    else:
+    elif case.start == "random":
         q0 = draw(st.floats(0.05, 4.0))
         # slightly beyond |m0| <= sqrt(q0) too, to exercise the validation
         kw.update(q0=q0, m0=draw(st.floats(-1.05, 1.05)) * math.sqrt(q0))
-    return kw
+    elif case.start == "given":
+        n = dim or draw(st.integers(2, 60))
+        kw["x0"] = np.asarray(draw(st.lists(st.floats(-2.0, 2.0), min_size=n, max_size=n)))
+    return case, kw
 
 
 def _make(kw) -> Problem:
@@ -97,8 +148,40 @@ def _make(kw) -> Problem:
             return Problem(**kw)
     except ValueError as e:
         msg = str(e)
-        assert any(p in msg for p in PROBLEM_PARAMS), f"ValueError does not name the parameter: {msg}"
+        assert any(p in msg for p in PARAMETER_NAMES), f"ValueError does not name the parameter: {msg}"
         assume(False)
+
+
+class Tally:
+    """The cases drawn and the statuses seen by one fuzzing run."""
+
+    def __init__(self, solver: str):
+        self.solver = solver
+        self.statuses: Counter = Counter()
+        self.drawn: set = set()
+
+    def add(self, case: Case, res) -> None:
+        self.drawn.add(case)
+        self.statuses["known-bug" if known_bug(res) else res.status.label] += 1
+
+    def check(self, pool, min_success: float) -> None:
+        """Every method, loss and start of ``pool`` drawn; a share >= ``min_success`` of successes."""
+        for axis, name in ((0, "method"), (1, "loss"), (2, "start")):
+            missing = {c[axis] for c in pool} - {c[axis] for c in self.drawn}
+            assert not missing, f"{self.solver}: no {name} {sorted(missing)} drawn (raise max_examples)"
+        total = sum(self.statuses.values())
+        share = self.statuses["success"] / total
+        assert share >= min_success, f"{self.solver}: success share {share:.2f} < {min_success} ({self.statuses})"
+
+    def __repr__(self):
+        total = sum(self.statuses.values())
+        return f"{self.solver}: {total} problems, {len(self.drawn)} cases, {dict(self.statuses)}"
+
+
+def known_bug(res_or_message) -> bool:
+    """True when a result (or its message) shows a bug of src listed in KNOWN_BUGS (each has a strict xfail test)."""
+    message = res_or_message if isinstance(res_or_message, str) else res_or_message.message
+    return any(b.search(message) for b in KNOWN_BUGS.values())
 
 
 def _check_result(res, finite_when_success=()):
@@ -106,6 +189,8 @@ def _check_result(res, finite_when_success=()):
     assert isinstance(res.message, str)
     if not res.success:
         assert res.message.strip(), f"status {res.status.label} without a message"
+    if known_bug(res):
+        return
     # a message that reads like a caught traceback means an exception escaped a solver stage
     assert not _CAUGHT.search(res.message), f"an exception escaped a solver stage: {res.message}"
     if res.success:
@@ -113,74 +198,70 @@ def _check_result(res, finite_when_success=()):
             assert np.all(np.isfinite(np.asarray(value, dtype=float))), f"success with non-finite {name}"
 
 
+def _check_paths(m, q, cosine, slack):
+    """q >= 0 and |cosine| <= 1 + slack on every row (batch or seed) and step."""
+    assert np.all(q >= 0), f"negative q: {q.min()}"
+    assert np.all(np.abs(cosine) <= 1 + slack), f"|cosine| = {np.abs(cosine).max()!r} > 1"
+    np.testing.assert_allclose(cosine, m / np.sqrt(q), rtol=1e-6, atol=1e-12)
+
+
 # ------------------------------------------------------------------------------------------- solvers
-@settings(max_examples=300, derandomize=True, deadline=None, suppress_health_check=SLOW)
-@given(problem_kwargs())
-def test_spectral_theory_contract(kw):
-    p = _make(kw)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = spectral(p)
-    _check_result(
-        res,
-        [
-            ("rho", res.rho),
-            ("top_eigenvalue", res.top_eigenvalue),
-            ("alpha_c", res.alpha_c),
-            ("l_star", res.l_star),
-            ("R_S", res.R_S),
-        ],
-    )
+def check_spectral(p: Problem, res) -> None:
+    _check_result(res, [(k, getattr(res, k)) for k in ("rho", "top_eigenvalue", "alpha_c", "l_star", "R_S")])
     if res.success:
         assert 0 < res.rho <= 1 and res.passed
+        assert res.rho_sq == pytest.approx(res.rho**2, rel=1e-12)
+        assert res.kappa == pytest.approx(p.kappa_value(), rel=1e-12)
 
 
-@settings(max_examples=160, derandomize=True, deadline=None, suppress_health_check=SLOW)
-@given(problem_kwargs(), st.integers(0, 2**16), st.sampled_from([400, 600, 1000]))
-def test_dmft_contract(kw, seed, samples):
-    p = _make(kw)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = dmft(p, samples=samples, batches=2, seed=seed)
-    _check_result(
-        res, [(k, res.mean(k)) for k in ("m", "q", "cosine", "error", "train_loss", "grad_norm", "test_error")]
-    )
+def check_dmft(p: Problem, res) -> None:
+    _check_result(res, [(k, res.mean(k)) for k in OBSERVABLES])
     assert res.mean("m").shape == (p.steps + 1,)
     if res.status == Status.BLOWUP:
         assert res.blowup_step is not None
+    if not res.success:
+        return
+    per = res.per_batch
+    _check_paths(per["m"], per["q"], per["cosine"], COSINE_SLACK["float64"])
+    for k in OBSERVABLES:
+        assert np.all(res.se(k) >= 0), f"negative se of {k}"
+    m0, q0 = res.mean("m")[0], res.mean("q")[0]
+    kappa = p.kappa_value() if p.init != "random" else None
+    if p.init == "spectral":
+        sp = spectral(p, threshold=False)
+        assert sp.success
+        assert m0 == pytest.approx(kappa * sp.rho, rel=1e-9, abs=1e-14)
+        assert q0 == pytest.approx(kappa**2, rel=1e-12)
+    elif p.init == "random":
+        assert (m0, q0) == (pytest.approx(p.m0, abs=1e-14), pytest.approx(p.q0, rel=1e-12))
+    else:
+        assert q0 == pytest.approx(kappa**2, rel=1e-12) and abs(m0) <= kappa * (1 + 1e-12)
 
 
-@settings(max_examples=120, derandomize=True, deadline=None, suppress_health_check=SLOW)
-@given(
-    problem_kwargs(max_steps=15),
-    st.integers(40, 120),
-    st.integers(1, 2),
-    st.integers(0, 2**16),
-    st.sampled_from(["float64", "float32"]),
-)
-def test_simulate_contract(kw, dim, seeds, seed, dtype):
-    p = _make(kw)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = simulate(p, dim=dim, seeds=seeds, seed=seed, dtype=dtype)
-    _check_result(
-        res, [(k, res.per_seed[k]) for k in ("m", "q", "cosine", "error", "train_loss", "grad_norm", "test_error")]
-    )
+def check_simulate(p: Problem, res, seeds: int, dtype: str = "float64") -> None:
+    _check_result(res, [(k, res.per_seed[k]) for k in OBSERVABLES])
     assert res.per_seed["m"].shape == (seeds, p.steps + 1)
     assert len(res.statuses) == seeds and all(isinstance(s, Status) for s in res.statuses)
-    if res.success and p.init == "spectral":
+    if not res.success or known_bug(res):
+        return
+    if p.init == "spectral":
         assert np.all(np.isfinite(res.spectral_overlap))
+    per = res.per_seed
+    _check_paths(per["m"], per["q"], per["cosine"], COSINE_SLACK[dtype])
+    for k in OBSERVABLES:  # the standard error over seeds: >= 0, undefined (NaN) for one seed
+        assert np.all(res.se(k) >= 0) if seeds > 1 else np.all(np.isnan(res.se(k))), (k, res.se(k))
+    rel = 1e-12 if dtype == "float64" else 1e-5
+    m0, q0 = per["m"][:, 0], per["q"][:, 0]
+    if p.init == "random":
+        np.testing.assert_allclose(m0, p.m0, rtol=rel, atol=rel)
+        np.testing.assert_allclose(q0, p.q0, rtol=rel)
+    elif p.init == "given":
+        np.testing.assert_allclose(q0, p.x0 @ p.x0 / p.x0.size, rtol=rel)
+    elif p.kappa != "empirical":  # spectral, linear: ||x0||^2/d = kappa^2
+        np.testing.assert_allclose(q0, p.kappa**2, rtol=rel)
 
 
-@settings(max_examples=50, derandomize=True, deadline=None, suppress_health_check=SLOW)
-@given(problem_kwargs(max_steps=5))
-def test_compare_contract(kw):
-    # without the fixed point (its own contract test covers it; some corners take ~100 s to report
-    # NOT_CONVERGED); compare's handling of a failing fixed point is tested below
-    p = _make(kw)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = compare(p, dim=40, seeds=2, samples=400, batches=2, fixed_point=False)
+def check_compare(p: Problem, res, dim: int, seeds: int) -> None:
     _check_result(res, [("dmft m", res.dmft.mean("m")), ("simulation m", res.simulation.per_seed["m"])])
     parts = [("spectral", res.spectral), ("dmft", res.dmft), ("simulation", res.simulation)]
     for name, part in parts:
@@ -189,6 +270,192 @@ def test_compare_contract(kw):
             # the part's status is passed through in compare's message (and status, see compare)
             assert f"{name}: {part.status.label}" in res.message
             assert not res.success or (name == "spectral" and p.init != "spectral")
+    if res.success:
+        check_dmft(p, res.dmft)
+        check_simulate(p, res.simulation, seeds)
+
+
+def _quiet(f, *a, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return f(*a, **kw)
+
+
+def fuzz_spectral(pool, n: int) -> Tally:
+    tally = Tally("spectral")
+
+    @settings(max_examples=n, derandomize=True, deadline=None, suppress_health_check=SLOW)
+    @given(problem_kwargs(pool))
+    def run(drawn):
+        case, kw = drawn
+        p = _make(kw)
+        res = _quiet(spectral, p)
+        check_spectral(p, res)
+        tally.add(case, res)
+
+    run()
+    return tally
+
+
+def fuzz_dmft(pool, n: int) -> Tally:
+    tally = Tally("dmft")
+
+    @settings(max_examples=n, derandomize=True, deadline=None, suppress_health_check=SLOW)
+    @given(problem_kwargs(pool), st.integers(0, 2**16), st.sampled_from([400, 600, 1000]))
+    def run(drawn, seed, samples):
+        case, kw = drawn
+        p = _make(kw)
+        res = _quiet(dmft, p, samples=samples, batches=2, seed=seed)
+        check_dmft(p, res)
+        tally.add(case, res)
+
+    run()
+    return tally
+
+
+def fuzz_simulate(pool, n: int) -> Tally:
+    tally = Tally("simulate")
+
+    @settings(max_examples=n, derandomize=True, deadline=None, suppress_health_check=SLOW)
+    @given(
+        st.data(),
+        st.integers(40, 120),
+        st.integers(1, 2),
+        st.integers(0, 2**16),
+        st.sampled_from(["float64", "float32"]),
+        st.sampled_from([None, 1]),
+    )
+    def run(data, dim, seeds, seed, dtype, threads):
+        case, kw = data.draw(problem_kwargs(pool, max_steps=15, dim=dim))
+        p = _make(kw)
+        res = _quiet(simulate, p, dim=dim, seeds=seeds, seed=seed, dtype=dtype, threads=threads)
+        check_simulate(p, res, seeds, dtype)
+        tally.add(case, res)
+
+    run()
+    return tally
+
+
+def fuzz_compare(pool, n: int) -> Tally:
+    # without the fixed point (its own contract test covers it; some corners take ~100 s to report
+    # NOT_CONVERGED); compare's handling of a failing fixed point is tested below
+    tally = Tally("compare")
+
+    @settings(max_examples=n, derandomize=True, deadline=None, suppress_health_check=SLOW)
+    @given(problem_kwargs(pool, max_steps=5))
+    def run(drawn):
+        case, kw = drawn
+        p = _make(kw)
+        res = _quiet(compare, p, dim=40, seeds=2, samples=400, batches=2, fixed_point=False)
+        check_compare(p, res, dim=40, seeds=2)
+        tally.add(case, res)
+
+    run()
+    return tally
+
+
+FUZZ = {"spectral": (fuzz_spectral, CASES, 300), "dmft": (fuzz_dmft, THEORY_CASES, 160)}
+FUZZ.update(simulate=(fuzz_simulate, CASES, 120), compare=(fuzz_compare, THEORY_CASES, 50))
+
+
+@pytest.mark.parametrize("solver", list(FUZZ))
+def test_solver_contract(solver):
+    fuzz, pool, n = FUZZ[solver]
+    tally = fuzz(pool, n)
+    print(tally)
+    tally.check(pool, MIN_SUCCESS[solver])
+
+
+@pytest.mark.parametrize("case", THEORY_CASES, ids=lambda c: c.id)
+def test_every_registered_case_dmft(case):
+    """Every registered (method, loss, start) at the helpers' problem (tests/helpers.py: BASE, a compatible model,
+    the parameters' midpoints): the contract and the invariants hold, and the DMFT succeeds unless the start is
+    spectral and the spectral theory finds no informative outlier (then the DMFT returns the spectral status,
+    e.g. T = lal is constant on the +-1 labels of a binary model)."""
+    p = make_problem(case)
+    res = _quiet(dmft, p, samples=400, batches=2, seed=0)
+    check_dmft(p, res)
+    if not res.success:
+        sp = _quiet(spectral, p)
+        assert p.init == "spectral" and not sp.success and res.status == sp.status, (res.message, sp.message)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_every_registered_case_simulate(case):
+    """The same for the simulator (d = 40, 2 seeds, one thread: at this size the default threads cost 26x the
+    time, measured): every case succeeds."""
+    p = make_problem(case, dim=40)
+    res = _quiet(simulate, p, dim=40, seeds=2, seed=0, threads=1)
+    check_simulate(p, res, 2)
+    assert res.success, res.message
+
+
+@pytest.mark.parametrize("start", sorted(SIMULATION_ONLY_STARTS))
+def test_theory_refuses_simulation_only_starts(start):
+    for loss in losses():
+        p = make_problem(Case(methods()[0], loss, start), dim=20)
+        with pytest.raises(ValueError, match="init"):
+            dmft(p, samples=400, batches=2)
+        with pytest.raises(ValueError, match="init"):
+            compare(p, dim=20, seeds=2)
+
+
+@pytest.mark.xfail(
+    strict=True, reason="src bug linear-start-u-zero (KNOWN_BUGS): simulate reports 'unexpected ValueError'"
+)
+def test_known_bug_linear_start_with_vanishing_u_is_a_status():
+    """T = clip:0 on phase retrieval is T(y) = min(y, 0) = 0, so u = A^T T(y) = 0 and the linear start has no
+    direction: a status with a readable message, as the DMFT's NOT_APPLICABLE ("linear start needs
+    0 < E[T(y)^2]"), not an exception caught by the seed loop."""
+    p = Problem(init="linear", preprocess="clip:0", alpha=1.0, steps=2)
+    res = simulate(p, dim=40, seeds=2)
+    assert not res.success and res.message.strip()
+    assert not _CAUGHT.search(res.message), res.message
+
+
+# ------------------------------------------------------------------ a method registered in a test
+@pytest.fixture
+def lookahead():
+    """A first-order method that is not built in, with a parameter of its own: read point
+    p = x + delta (x - x_prev), update x' = x + beta (x - x_prev) - eta grad L(p), delta in [0, 1).
+    Registered for the test and removed from the registries afterwards."""
+    assert "lookahead" not in ALGORITHMS and "delta" not in PARAMETERS
+    register_parameter(Parameter("delta", 0, 1, hi_open=True, help="lookahead", symbol=r"\delta"))
+    try:
+        yield register_algorithm(
+            Algorithm(
+                "lookahead",
+                read=(Linear(1, delta=1), Linear(0, delta=-1)),
+                update=(Linear(1, beta=1), Linear(0, beta=-1)),
+                parameters=("beta", "delta"),
+                description="lookahead momentum (test only)",
+            )
+        )
+    finally:
+        ALGORITHMS.pop("lookahead", None)
+        PARAMETERS.pop("delta", None)
+
+
+def test_a_registered_method_is_fuzzed_with_no_test_edit(lookahead):
+    new = [c for c in cases() if c.method == "lookahead"]
+    assert len(new) == len(losses()) * len(starts()) and not any(c.method == "lookahead" for c in CASES)
+    p = make_problem(Case("lookahead", "intensity", "spectral"))
+    assert p.method_values == {"beta": 0.5, "delta": 0.5}  # the midpoints of [0, 1)
+    # it runs, and is not plain GD: the DMFT and the simulation succeed and differ from GD's
+    th, sim = dmft(p, samples=2000, batches=2, seed=1), simulate(p, dim=200, seeds=2, seed=1)
+    check_dmft(p, th)
+    check_simulate(p, sim, 2)
+    assert th.success and sim.success
+    gd = dmft(p.replace(algorithm="gd", params=None, beta=None), samples=2000, batches=2, seed=1)
+    assert abs(th.mean("m")[2] - gd.mean("m")[2]) > 10 * th.se("m")[2]
+    theory = [c for c in new if c.start not in SIMULATION_ONLY_STARTS]
+    for fuzz, pool, n in ((fuzz_spectral, new, 20), (fuzz_dmft, theory, 24), (fuzz_simulate, new, 20)):
+        tally = fuzz(pool, n)
+        print(tally)
+        assert tally.drawn <= set(new) and tally.statuses["success"] > 0, tally
+    tally = fuzz_compare(theory, 8)
+    assert tally.drawn <= set(theory), tally
+    assert "lookahead" in ALGORITHMS  # still registered here; the fixture removes it
 
 
 @pytest.mark.parametrize(
@@ -229,12 +496,13 @@ def test_compare_reports_a_failing_fixed_point(monkeypatch, behaviour):
 
 @settings(max_examples=50, derandomize=True, deadline=None, suppress_health_check=SLOW)
 @given(
-    problem_kwargs(max_steps=5),
+    problem_kwargs(tuple(THEORY_CASES), max_steps=5),
     st.sampled_from([["spectral"], ["dmft"], ["simulate"], ["spectral", "dmft", "simulate"]]),
 )
-def test_sweep_point_contract(kw, outputs):
+def test_sweep_point_contract(drawn, outputs):
     from sidmft.sweep import SweepError, SweepSpec, compute_point
 
+    _, kw = drawn
     p = _make(kw)
     fixed = {k: v for k, v in p.to_dict().items() if v is not None and k != "alpha"}
     try:
@@ -245,7 +513,7 @@ def test_sweep_point_contract(kw, outputs):
             settings=dict(dim=40, seeds=2, samples=400, batches=2),
         )
     except SweepError as e:  # an invalid point is refused before any work, naming the parameter
-        assert any(k in str(e) for k in PROBLEM_PARAMS)
+        assert any(k in str(e) for k in PARAMETER_NAMES), str(e)
         assume(False)
     ds = compute_point(spec.task((0,)))
     for o in outputs:
@@ -255,7 +523,7 @@ def test_sweep_point_contract(kw, outputs):
         if label != "success":
             assert message.strip()
         # compute_point records an exception raised inside an output as 'failed' with its type name
-        assert not _CAUGHT.search(message), f"an exception escaped the {o} solver: {message}"
+        assert known_bug(message) or not _CAUGHT.search(message), f"an exception escaped the {o} solver: {message}"
 
 
 def test_invalid_settings_raise_before_work():

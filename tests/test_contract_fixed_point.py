@@ -1,7 +1,8 @@
 """Contract of :func:`sidmft.theory.fixed_point.fixed_point` (property-based).
 
-Over every built-in model, loss and preprocessing, alpha in [0.2, 20], lam in [0, 2],
-eta in [1e-3, 5] and starts from sensible to absurd (q <= m^2, huge m, tiny or huge gamma):
+Over every registered model and loss (the shared lists of tests/helpers.py; the method is GD: the fixed point
+of the others is the same stationary point or none, tests/test_fixed_point.py), every preprocessing, alpha in
+[0.2, 20], lam in [0, 2], eta in [1e-3, 5] and starts from sensible to absurd (q <= m^2, huge m, tiny or huge gamma):
 
 * invalid input (a start that is not (m, q[, gamma]) of finite numbers with gamma > 0) raises
   ValueError or TypeError, and only invalid input does;
@@ -17,16 +18,17 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
-hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from helpers import losses
+from sidmft import Problem, Status
+from sidmft.models import MODELS as MODEL_REGISTRY
+from sidmft.theory.fixed_point import FixedPointResult, fixed_point
 
-from sidmft import Problem, Status  # noqa: E402
-from sidmft.theory.fixed_point import FixedPointResult, fixed_point  # noqa: E402
-
-MODELS = ("phase-retrieval", "linear", "relu", "logistic")
-LOSSES = ("intensity", "amplitude", "square", "logistic")
+#: every registered model and loss (the shared lists of tests/helpers.py)
+MODELS = tuple(sorted(MODEL_REGISTRY))
+LOSSES = tuple(losses())
 PREPROCESS = ("lal", "mm", "clip:3", "trim:3", "identity")
 QUAD = dict(nz=12, nxi=4, n_noise=6)
 TOL = 1e-10

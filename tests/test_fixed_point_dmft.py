@@ -4,10 +4,9 @@ import numpy as np
 import pytest
 
 from sidmft import Problem
+from sidmft.theory import dmft as dmft_mod
 from sidmft.theory.fixed_point import fixed_point
 from sidmft.theory.rate import compare_rate, extrapolate_limit
-
-dmft_mod = pytest.importorskip("sidmft.theory.dmft")
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 import json
 
-import pytest
 from click.testing import CliRunner
 
 from sidmft.cli import EXIT_CODES, main
@@ -61,11 +60,6 @@ def test_plot(tmp_path):
 
 
 def test_plot_with_simulation(tmp_path):
-    pytest.importorskip("sidmft.simulator", reason="simulator not available")
-    try:
-        from sidmft.simulator import generate_data, spectral_init  # noqa: F401
-    except ImportError:
-        pytest.skip("sidmft.simulator.generate_data/spectral_init not available yet")
     f = tmp_path / "rho_sim.png"
     r = run("--alpha", "2,4", "--preprocess", "clip:3", "--plot", str(f), "--simulate", "200", "--seeds", "2")
     assert r.exit_code == 0, r.output

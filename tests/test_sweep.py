@@ -23,15 +23,8 @@ HELPER = "test_sweep_helpers:mc"  # seeded, cheap; importable on workers (tests/
 SIDMFT = [sys.executable, "-c", "from sidmft.cli import main; main()"]
 
 
-def _available(mod, attr):
-    try:
-        return hasattr(importlib.import_module(mod), attr)
-    except Exception:
-        return False
-
-
 #: cheap outputs: the spectral theory (quadrature), a seeded helper, and the simulator at d = 200
-OUTPUTS = ["spectral", HELPER] + (["simulate"] if _available("sidmft.simulator", "simulate") else [])
+OUTPUTS = ["spectral", HELPER, "simulate"]
 SETTINGS = {"dim": 200, "seeds": 2}
 FIXED = {"steps": 5, "eta": 0.1}
 GRID12 = {"alpha": [1.0, 2.0, 3.0, 4.0], "lam": "0:0.2:3"}  # 12 points
@@ -425,8 +418,6 @@ def test_failing_output_is_recorded_and_retried(tmp_path, monkeypatch):
 )
 def test_output_summary_matches_a_direct_call(tmp_path, output, mod, attr):
     """The stored summary of each output is the final value of the direct API call (same seed)."""
-    if not _available(mod, attr):
-        pytest.skip(f"{mod}.{attr} not available")
     from sidmft import Problem
 
     spec = SweepSpec(
