@@ -4,6 +4,7 @@
     python benchmarks/bench_dmft.py --quick    # T in {50, 100, 200} x M = 2e4, float64 only, 1 repeat
     python benchmarks/bench_dmft.py --float32-check   # T = 200, M = 2e4: float32 storage against float64
     python benchmarks/bench_dmft.py --algorithms [--repeats R]   # T = 100, M = 2e4: each algorithm vs GD
+    python benchmarks/bench_dmft.py --complex [--repeats R]      # complex against real at equal T and M
 
 Problem: phase retrieval, intensity loss, T = 1 - 1/y, alpha = 3, lam = eta = 0.1, spectral start,
 4 batches.  Every configuration runs in a fresh subprocess (so ``ru_maxrss`` is that run's peak
@@ -114,6 +115,70 @@ def run_algorithms(T=100, M=20000, reps=3):
     return 0 if all(x["status"] == "success" for x in r.values()) else 1
 
 
+CPLX_CHILD = r"""
+import json, sys, time
+import numpy as np
+from sidmft import Problem
+from sidmft.theory.dmft import DMFTSettings, dmft
+M, reps = int(sys.argv[1]), int(sys.argv[2])
+cases = json.loads(sys.argv[3])
+runs = []
+for label, T, responses, field in cases:
+    p = Problem(alpha=4.0, lam=0.2, eta=0.15, steps=T, field=field)
+    cfg = DMFTSettings(samples=M, batches=4, responses=responses)
+    runs.append((label, field, p, cfg))
+    dmft(p.replace(steps=4), settings=DMFTSettings(samples=800, batches=1, responses=responses))  # warm-up
+walls = {(l, f): [] for l, f, _, _ in runs}
+cpus = {(l, f): [] for l, f, _, _ in runs}
+info = {}
+for r in range(reps):
+    for label, field, p, cfg in runs:                    # interleaved: load changes hit both fields alike
+        w0, c0 = time.perf_counter(), time.process_time()
+        res = dmft(p, settings=cfg, seed=r)
+        walls[(label, field)].append(time.perf_counter() - w0)
+        cpus[(label, field)].append(time.process_time() - c0)
+        info[(label, field)] = (res.status.label, res.diagnostics.get("responses"))
+print(json.dumps([dict(label=l, field=f, wall=float(np.median(walls[(l, f)])), cpu=float(np.median(cpus[(l, f)])),
+                       status=info[(l, f)][0], responses=info[(l, f)][1]) for l, f, _, _ in runs]))
+"""
+
+#: (label, T, responses) of ``--complex``: each estimator at a horizon where it is the natural choice, and the
+#: "auto" choice of each field at T = 100 (real: pathwise; complex: hybrid)
+COMPLEX_CASES = [
+    ("pathwise T=50", 50, "pathwise"),
+    ("ibp T=50", 50, "ibp"),
+    ("hybrid T=200", 200, "hybrid"),
+    ("auto T=100", 100, "auto"),
+]
+
+
+def run_complex(M=20000, reps=3):
+    """Complex against real DMFT at equal T and M, per response estimator (fresh subprocess, interleaved)."""
+    cases = [[label, T, resp, field] for label, T, resp in COMPLEX_CASES for field in ("real", "complex")]
+    out = subprocess.run(
+        [sys.executable, "-c", CPLX_CHILD, str(M), str(reps), json.dumps(cases)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rows = json.loads(out.stdout.strip().splitlines()[-1])
+    by = {(r["label"], r["field"]): r for r in rows}
+    print(
+        f"# sidmft DMFT, complex against real: PR/intensity/lal, alpha=4, lam=0.2, eta=0.15, M={M}, 4 batches, "
+        f"spectral start; median of {reps} interleaved repeats; {os.cpu_count()} cores; load average "
+        f"{os.getloadavg()[0]:.1f}"
+    )
+    print(f"{'case':<16} {'real s':>7} {'complex s':>9} {'wall ratio':>10} {'cpu ratio':>9}  estimators (real/complex)")
+    for label, _, _ in COMPLEX_CASES:
+        a, b = by[(label, "real")], by[(label, "complex")]
+        print(
+            f"{label:<16} {a['wall']:7.2f} {b['wall']:9.2f} {b['wall'] / a['wall']:10.2f} {b['cpu'] / a['cpu']:9.2f}"
+            f"  {a['responses']}/{b['responses']} ({a['status']}/{b['status']})",
+            flush=True,
+        )
+    return 0 if all(r["status"] == "success" for r in rows) else 1
+
+
 def run(T, M, prec, reps):
     out = subprocess.run(
         [sys.executable, "-c", CHILD, str(T), str(M), prec, str(reps)], capture_output=True, text=True, check=True
@@ -140,7 +205,14 @@ def main(argv=None):
         action="store_true",
         help="T = 100, M = 2e4: the cost of each first-order method relative to GD (--repeats interleaved)",
     )
+    ap.add_argument(
+        "--complex",
+        action="store_true",
+        help="M = 2e4: the complex DMFT against the real one at equal T and M, per response estimator",
+    )
     args = ap.parse_args(argv)
+    if args.complex:
+        return run_complex(reps=args.repeats)
     if args.algorithms:
         return run_algorithms(reps=args.repeats)
     Ts = (200,) if args.float32_check else (50, 100, 200)

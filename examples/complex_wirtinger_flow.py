@@ -1,10 +1,10 @@
 """Complex Wirtinger flow: what the complex design changes
 =======================================================
 
-Phase retrieval in optics measures |<a, x>|^2 of a complex field, and Wirtinger flow was introduced for complex
-signals.  sidmft runs the same two-stage algorithm for complex signals (``Problem(field="complex")``: rows
-a_i ~ CN(0, I/d), y = |a_i^H x*|^2, the loss a function of |r|, docs/theory.md §7) -- spectral start, DMFT, fixed
-point -- next to the real problem at the same sample ratio::
+Phase retrieval in optics measures ``|<a, x>|^2`` of a complex field, and Wirtinger flow was introduced for
+complex signals.  sidmft runs the same two-stage algorithm for complex signals (``Problem(field="complex")``: rows
+``a_i ~ CN(0, I/d)``, ``y = |a_i^H x*|^2``, the loss a function of ``|r|``, docs/theory.md §7) -- spectral start,
+DMFT, fixed point -- next to the real problem at the same sample ratio::
 
     python examples/complex_wirtinger_flow.py [--quick] [--output FILE]
 

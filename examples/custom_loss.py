@@ -92,4 +92,5 @@ def main():
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    if main():  # exit non-zero only on failure (sphinx-gallery runs this file as __main__)
+        raise SystemExit(1)

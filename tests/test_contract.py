@@ -84,11 +84,7 @@ SLOW = [HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_
 MIN_SUCCESS = {"spectral": 0.2, "dmft": 0.6, "simulate": 0.78, "compare": 0.62}
 #: bugs of src found by the fuzzing, tallied as "known-bug" instead of failing it; each has a strict xfail test
 #: (test_known_bug_*) that starts to fail when the bug is fixed: then delete the entry and that test's mark
-KNOWN_BUGS = {
-    # simulator: a linear start whose u = A^T T(y) vanishes (e.g. T = clip:0 on phase retrieval, T(y) = 0) raises
-    # ValueError inside the seed loop, reported as "unexpected ValueError" instead of a status of its own
-    "linear-start-u-zero": re.compile(r"unexpected ValueError: init='linear': u = A\^T T\(y\) has norm"),
-}
+KNOWN_BUGS: dict[str, re.Pattern] = {}
 #: |cosine| <= 1 + COSINE_SLACK (rounding: float64 sums; float32 simulations)
 COSINE_SLACK = {"float64": 1e-9, "float32": 1e-5}
 
@@ -400,10 +396,7 @@ def test_theory_refuses_simulation_only_starts(start):
             compare(p, dim=20, seeds=2)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="src bug linear-start-u-zero (KNOWN_BUGS): simulate reports 'unexpected ValueError'"
-)
-def test_known_bug_linear_start_with_vanishing_u_is_a_status():
+def test_linear_start_with_vanishing_u_is_a_status():
     """T = clip:0 on phase retrieval is T(y) = min(y, 0) = 0, so u = A^T T(y) = 0 and the linear start has no
     direction: a status with a readable message, as the DMFT's NOT_APPLICABLE ("linear start needs
     0 < E[T(y)^2]"), not an exception caught by the seed loop."""

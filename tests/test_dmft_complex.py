@@ -108,11 +108,10 @@ def test_every_method_and_loss_runs(extra):
     assert "complex field" in res.message
 
 
-def test_amplitude_loss_takes_integration_by_parts_and_hybrid_is_refused():
+def test_amplitude_loss_takes_integration_by_parts():
+    """The amplitude loss's l' jumps at r = 0: auto picks Gaussian integration by parts, as for real fields."""
     res = dmft(Problem(**{**BASE, "loss": "amplitude", "steps": 3}), samples=2 * 1000, batches=2)
     assert res.success and res.diagnostics["responses"] == "ibp"
-    hy = dmft(Problem(**BASE, steps=3), settings=DMFTSettings(samples=2000, batches=2, responses="hybrid"))
-    assert hy.status == Status.NOT_APPLICABLE and "real fields only" in hy.message
 
 
 def test_full_window_hybrid_is_the_pathwise_estimator():

@@ -9,7 +9,7 @@ import pytest
 from scipy import integrate
 
 from sidmft import Problem, Status
-from sidmft.numerics.quadrature import QuadSpec, joint_rule, moment_rule
+from sidmft.quadrature import QuadSpec, joint_rule, moment_rule
 from sidmft.theory.spectral import (
     optimal_preprocessing,
     parameter_side_law,

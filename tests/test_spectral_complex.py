@@ -15,7 +15,7 @@ from scipy.optimize import brentq
 from threadpoolctl import threadpool_limits
 
 from sidmft import Problem, Status
-from sidmft.numerics.quadrature import QuadSpec, joint_rule, moment_rule, radial_rule
+from sidmft.quadrature import QuadSpec, joint_rule, moment_rule, radial_rule
 from sidmft.theory.spectral import (
     parameter_side_law,
     sample_side_law,

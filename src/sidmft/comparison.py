@@ -300,21 +300,9 @@ def compare(
         table.insert(0, _spectral_row(sp, sim))
     status, message = _comparison_status(problem, sp, th, sim, fp)
     message += _notes(theory, floor_bias, th, sim)
-    res = ComparisonResult(
-        problem=problem,
-        status=status,
-        seed=seed,
-        timing=timing,
-        message=message,
-        spectral=sp,
-        dmft=th,
-        fixed_point=fp,
-        simulation=sim,
-        table=table,
-        dim=int(dim),
-        t_floor=t_floor,
-        floor_bias=floor_bias,
-    )
+    parts = dict(spectral=sp, dmft=th, fixed_point=fp, simulation=sim, table=table, dim=int(dim))
+    parts.update(t_floor=t_floor, floor_bias=floor_bias)
+    res = ComparisonResult(problem=problem, status=status, seed=seed, timing=timing, message=message, **parts)
     if output_dir is not None:
         _write_outputs(res, Path(output_dir), figure_format)
     return res

@@ -69,7 +69,7 @@ def _check_number(name, value):
 def _mean_label(model: Model) -> float:
     """E[y] by the label-moment quadrature of the theory (graded Gauss-Legendre in z, split at the
     kinks of the link, so kinked links such as relu are integrated to ~1e-12, not O(1/nodes))."""
-    from .numerics.quadrature import moment_rule
+    from .quadrature import moment_rule
 
     rule = moment_rule(model)
     return float(rule.W[:, 0] @ rule.y)

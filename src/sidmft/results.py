@@ -378,20 +378,13 @@ _CLASSES: dict[str, type] = {}
 
 def _result_class(kind: str, module=None):
     """The :class:`Result` subclass named ``kind``: registered already, or after importing the module the file
-    records (``kind_module``), or the public name ``sidmft.<kind>`` (which imports its room lazily)."""
+    records (``kind_module``)."""
     import importlib
 
     if kind not in _CLASSES and isinstance(module, str) and module.startswith("sidmft."):
         try:
             importlib.import_module(module)
         except ImportError:  # a file written by a version whose module has moved
-            pass
-    if kind not in _CLASSES:
-        import sidmft
-
-        try:
-            getattr(sidmft, kind)
-        except AttributeError:
             pass
     return _CLASSES.get(kind)
 

@@ -46,7 +46,7 @@ __all__ = ["command"]
     type=click.Choice(["auto", "pathwise", "ibp", "hybrid"]),
     help="Response estimator: exact pathwise derivatives (cost ~ T^3), the hybrid window + random-probe "
     "estimator of the same derivatives (cost ~ T^2, for long horizons), or Gaussian integration by parts "
-    "(exact for losses whose l' jumps, e.g. amplitude); auto picks integration by parts for such losses, "
+    "(exact for losses whose l' jumps); auto picks integration by parts for such losses, "
     "else pathwise below 300 steps and hybrid from there.",
 )
 @click.option(

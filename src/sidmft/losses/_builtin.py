@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from . import Loss, register_loss
+from ._core import Loss, register_loss
 from ._prox import prox_amplitude, prox_intensity, prox_square, prox_truncated_amplitude
 
 #: gamma of Truncated Amplitude Flow (Wang, Giannakis & Eldar 2016): g = 0 where |r| < sqrt(y)/(1 + gamma)

@@ -179,6 +179,7 @@ def fmt_value(k, v) -> str:
 
 def fixed_title(ds, da) -> str:
     """The parameters held fixed in the figure (``model, loss, T, alpha = ...``) as one line."""
+    from ..algorithms import DEFAULT_ALGORITHM
     from ..problem import Problem
 
     try:
@@ -195,7 +196,7 @@ def fixed_title(ds, da) -> str:
             fixed.pop("preprocess")
     parts = []
     for k in ("model", "loss", "preprocess", "noise", "alpha", "lam", "eta", "steps", "kappa", "field", "algorithm"):
-        if k in ("field", "algorithm") and fixed.get(k) in (None, "real", "gd"):
+        if k in ("field", "algorithm") and fixed.get(k) in (None, "real", DEFAULT_ALGORITHM):
             continue
         if k in fixed and k not in ds.dims:
             parts.append(fmt_value(k, fixed[k]))

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..results import OBSERVABLES, Status, Timer
 from ._data import generate_data
+from ._start import StartFailed, initial_point
 
 __all__ = ["SeedRecord", "run_seed", "run_seeds", "SPECTRAL_ATTR"]
 
@@ -44,7 +45,7 @@ class SeedRecord:
     message: str
     obs: Optional[dict] = None
     spectral: Optional[dict] = None
-    timing: dict = field(default_factory=lambda: {"data": 0.0, "spectral": 0.0, "gd": 0.0})
+    timing: dict = field(default_factory=lambda: {"data": 0.0, "spectral": 0.0, "iterations": 0.0})
     info: dict = field(default_factory=dict)
 
 
@@ -63,8 +64,6 @@ def _gd(data, x0, problem, cfg, lams, etas, callback):
 def run_seed(problem, dim: int, seed: int, cfg, lams=None, etas=None, callback=None) -> SeedRecord:
     """Seed ``seed`` of a run with settings ``cfg`` (:class:`~sidmft.simulator.SimulationSettings`); never raises:
     an exception of a stage becomes a FAILED record with its message (the other seeds are kept)."""
-    from ._simulate import initial_point
-
     rec = SeedRecord(seed, Status.SUCCESS, "")
     try:
         with Timer() as tm:
@@ -83,12 +82,14 @@ def run_seed(problem, dim: int, seed: int, cfg, lams=None, etas=None, callback=N
             rec.message = f"seed {seed}: spectral initialisation failed: {msg}; GD not run"
             return rec
         traj = _gd(data, x0, problem, cfg, lams, etas, callback)
-        rec.timing["gd"] = traj.seconds
+        rec.timing["iterations"] = traj.seconds
         rec.info.update(gd_method=traj.method, passes_gd=traj.passes)
         rec.obs = {name: np.asarray(traj.obs[name]) for name in OBSERVABLES}
         rec.status = max(rec.status, traj.status, key=int)
         msg = "; ".join(m for m in (msg, traj.message) if m)
         rec.message = f"seed {seed}: {msg}" if msg else ""
+    except StartFailed as e:
+        rec.status, rec.message = Status.FAILED, f"seed {seed}: {e}; GD not run"
     except (MemoryError, Exception) as e:  # keep the other seeds
         rec.status, rec.message = Status.FAILED, f"seed {seed}: unexpected {type(e).__name__}: {e}"
     return rec

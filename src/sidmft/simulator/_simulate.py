@@ -3,92 +3,26 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 import sys
 import time
 from collections.abc import Sequence
 from typing import Optional, Union
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
+from .._dask import check_workers_scheduler
 from .._settings import resolve_settings
 from ..results import OBSERVABLES, Status
 from ._batch import batch_etas, check_lams_etas
-from ._data import KEY_RANDOM_INIT, _check_dim, _check_seed, child_rng, n_samples, resolve_dtype
+from ._data import _check_dim, _check_seed, n_samples, resolve_dtype
 from ._seeds import SeedRecord, run_seeds
 from ._settings import SimulationSettings, SpectralInitSettings
-from ._spectral import spectral_init
 from ._steps import check_jax_algorithm
 from .result import SPECTRAL_FIELDS, SimulationResult
 
 __all__ = ["simulate", "initial_point"]
 
-
-def initial_point(data, problem, spectral=None):
-    """x0 for ``problem.init`` on ``data``: (x0, SpectralInfo or None).
-
-    spectral: x0 = kappa v (kappa = problem.kappa_value(y)); random: x0 = m0 x* + sqrt(q0 - m0^2) xi
-    with xi a unit-direction vector orthogonal to x*, ||xi||^2 = d, drawn from the seed's own stream
-    (independent of A); given: problem.x0; linear: x0 = kappa sqrt(d) u/||u|| with u = A^T T(y)
-    (T = problem.T, the identity unless a preprocessing is given).  ``spectral``:
-    :class:`SpectralInitSettings` (or a dict of its fields) for :func:`spectral_init`.
-
-    Complex data (docs/theory.md §7): v has x*^H v > 0; the random start draws xi ~ CN(0, I) (its
-    standard_normal(2d) read as complex), removes its component along x* (xi -= (x*^H xi/d) x*) and
-    normalises it to ||xi||^2 = d; the linear start uses u = A^H T(y).
-    """
-    d = data.d
-    if problem.init == "linear":
-        return _linear_start(data, problem), None
-    if problem.init == "spectral":
-        v, info = spectral_init(data, problem, spectral)
-        if info.status == Status.FAILED:
-            return v, info
-        my = float(np.mean(data.y))
-        if isinstance(problem.kappa, str) and not my > 0:
-            # E[y] > 0 is checked by Problem; a small sample can still have mean(y) <= 0
-            info.status = Status.FAILED
-            info.message = "; ".join(
-                m
-                for m in (
-                    info.message,
-                    f"kappa='empirical' needs mean(y) > 0 on the data; "
-                    f"this sample has mean(y) = {my:.3g} (n = {data.n})",
-                )
-                if m
-            )
-            return np.full(d, np.nan), info
-        return problem.kappa_value(data.y) * v, info
-    if problem.init == "random":
-        xs = data.x_star
-        if data.field == "complex":
-            xi = child_rng(data.seed, KEY_RANDOM_INIT).standard_normal(2 * d).view(np.complex128)
-            xi -= np.vdot(xs, xi) / np.vdot(xs, xs).real * xs
-        else:
-            xi = child_rng(data.seed, KEY_RANDOM_INIT).standard_normal(d)
-            xi -= (xi @ xs) / (xs @ xs) * xs
-        xi *= math.sqrt(d) / np.linalg.norm(xi)
-        return problem.m0 * xs + math.sqrt(max(problem.q0 - problem.m0**2, 0.0)) * xi, None
-    x0 = np.asarray(problem.x0, dtype=np.float64)
-    if x0.shape != (d,):
-        raise ValueError(f"x0 (init='given') must have length dim = {d}; got shape {x0.shape}")
-    return x0.copy(), None
-
-
-def _linear_start(data, problem):
-    """x0 = kappa sqrt(d) u/||u||, u = A^T T(y) (complex: A^H T(y) = conj(A^T T(y)) for real T; one BLAS pass
-    in float64 or complex128, one thread)."""
-    w = np.asarray(problem.T(data.y), dtype=np.float64)
-    with threadpool_limits(1):
-        if data.field == "complex":
-            u = np.conj(data.A.T.astype(np.complex128, copy=False) @ w)
-        else:
-            u = data.A.T.astype(np.float64, copy=False) @ w
-    norm = float(np.linalg.norm(u))
-    if not (math.isfinite(norm) and norm > 0):
-        raise ValueError(f"init='linear': u = A^T T(y) has norm {norm:g}; no direction to start from")
-    return problem.kappa_value(data.y) * math.sqrt(data.d) / norm * u
+from ._start import initial_point  # noqa: E402  (re-exported)
 
 
 def _seed_list(seeds, seed) -> list[int]:
@@ -132,7 +66,7 @@ class _Run:
         self.per_seed = {k: np.full(shape, np.nan) for k in OBSERVABLES}
         self.spectral = {k: np.full(len(seed_list), np.nan) for k in SPECTRAL_FIELDS}
         self.statuses, self.messages = [], []
-        self.timing = {"data": 0.0, "spectral": 0.0, "gd": 0.0}
+        self.timing = {"data": 0.0, "spectral": 0.0, "iterations": 0.0}
         self.info: dict = {"gd_method": None, "spectral_method": None, "passes_gd": 0}
         self.bar = None
         self.done = 0  # steps counted on the bar for the current seed (local runs)
@@ -224,26 +158,23 @@ def simulate(
 ) -> SimulationResult:
     """Finite-size simulation of the two-stage algorithm (docs/theory.md §0).
 
-    For each seed: draw (A, x*, y) (:func:`generate_data`), initialise (spectral: x0 = kappa v, the
-    top eigenvector of D = (1/alpha) A^T diag(T(y)) A; random; linear; given), run ``problem.steps`` steps of
-    ``problem.algorithm`` and record every observable of ``sidmft.OBSERVABLES`` at t = 0..steps.
+    For each seed: draw (A, x*, y) (:func:`generate_data`), initialise (spectral: x0 = kappa v, v the top eigenvector
+    of D = (1/alpha) A^T diag(T(y)) A; random; linear; given), run ``problem.steps`` steps of ``problem.algorithm``
+    and record every observable of ``sidmft.OBSERVABLES`` at t = 0..steps.
 
     Parameters
     ----------
     problem : Problem
     dim : int
         Dimension d (n = round(alpha d)).
-    seeds : int or sequence of int
-        A count (seeds ``seed, seed+1, ...``) or an explicit list.
-    seed : int
-        First seed when ``seeds`` is a count.
+    seeds, seed : int or sequence of int, int
+        A count (seeds ``seed, seed+1, ...``) or an explicit list; ``seed`` the first seed of a count.
     progress : bool
         tqdm progress bar on stderr.
     lams, etas : array_like, optional
-        Run a batch of (lam, eta) pairs (broadcast together) on each seed's data from the same
-        x0, advanced together by :func:`~sidmft.simulator.run_gd_batch` (any
-        ``problem.algorithm``; eta is the base step of ``problem.eta_schedule``; one read of A
-        per step for the whole batch); observables then have shape (n_seeds, B, steps+1).
+        A batch of (lam, eta) pairs (broadcast together; eta the base step of ``problem.eta_schedule``) run on each
+        seed's data from the same x0 by :func:`~sidmft.simulator.run_gd_batch`, one read of A per step for the
+        whole batch; observables then have shape (n_seeds, B, steps+1).
     dtype, method, backend, threads, bound, spectral, chunk_rows, data_threads :
         The fields of :class:`SimulationSettings` as keywords (None: its default): ``dtype`` in {"float64",
         "float32", "complex128", "complex64"} (complex problems, docs/theory.md §7, map the real names to the
@@ -252,15 +183,15 @@ def simulate(
     settings : SimulationSettings, optional
         All of them in one object (not together with the keywords).
     workers, scheduler : int (>= 0), str, optional
-        Run each seed as a Dask task on a LocalCluster of ``workers`` processes or on the scheduler
-        ``tcp://HOST:PORT``: the same numbers as a local run (workers of the same CPU type and sidmft version).
+        Each seed a Dask task on a LocalCluster of ``workers`` processes or on the scheduler ``tcp://HOST:PORT``:
+        the numbers of a local run (on workers of the same CPU type and sidmft version).
 
     Returns
     -------
     SimulationResult
-        A seed that raises is recorded with ``Status.FAILED`` and its message; the other seeds
-        are kept.  ``status`` is the worst over seeds.  The message warns when samples are locally unstable
-        (:mod:`sidmft.stability`) or a linear start carries no information (an even link).
+        A seed that raises is recorded with ``Status.FAILED`` and its message, the others kept; ``status`` is the
+        worst over seeds.  The message warns of locally unstable samples (:mod:`sidmft.stability`) or a linear
+        start that carries no information (an even link).
 
     Examples
     --------
@@ -269,36 +200,41 @@ def simulate(
     >>> sim.status.label, sim.mean("m").shape, bool(0 < sim.mean("m")[0] <= 1)
     ('success', (6,), True)
     """
-    from .._dask import check_workers_scheduler
-
     dim = _check_dim(dim)
     seed_list = _seed_list(seeds, seed)
     keywords = dict(dtype=dtype, method=method, backend=backend, threads=threads, bound=bound, spectral=spectral)
-    keywords.update(chunk_rows=chunk_rows, data_threads=data_threads)
-    cfg = resolve_settings(SimulationSettings, settings, **keywords)
+    cfg = resolve_settings(SimulationSettings, settings, **keywords, chunk_rows=chunk_rows, data_threads=data_threads)
     workers, scheduler = check_workers_scheduler(workers, scheduler)
-    dt = resolve_dtype(cfg.dtype, problem.field)
-    lams_ = etas_ = None
-    shape: tuple[int, ...] = (len(seed_list), problem.steps + 1)
-    if lams is not None or etas is not None:
-        lams_, etas_ = check_lams_etas(problem.lam if lams is None else lams, problem.eta if etas is None else etas)
-        shape = (len(seed_list), lams_.size, problem.steps + 1)
-    if problem.init == "given" and np.shape(problem.x0) != (dim,):
-        raise ValueError(f"x0 (init='given') must have length dim = {dim}; got shape {np.shape(problem.x0)}")
-    _check_backend(cfg.gd, problem, etas_)
-    cfg = dataclasses.replace(cfg, dtype=dt.name)
-    run = _Run(problem, seed_list, shape, progress)
-    t_total = time.perf_counter()
+    cfg, dt, lams_, etas_, shape = _check_run(problem, dim, len(seed_list), cfg, lams, etas)
+    run, t_total = _Run(problem, seed_list, shape, progress), time.perf_counter()
+    for k, rec in enumerate(_records(run, problem, dim, seed_list, cfg, lams_, etas_, workers, scheduler)):
+        run.store(k, rec)
+    return run.finish(problem, dim, dt, lams_, etas_, t_total, _notes(problem, dim))
+
+
+def _records(run, problem, dim, seed_list, cfg, lams, etas, workers, scheduler) -> list:
+    """The seeds' records (each seed FAILED with the message when the cluster itself fails)."""
     try:
-        records = run_seeds(problem, dim, seed_list, cfg, lams_, etas_, workers, scheduler, run.finished, run.step)
+        return run_seeds(problem, dim, seed_list, cfg, lams, etas, workers, scheduler, run.finished, run.step)
     except RuntimeError as e:  # the cluster failed (not the computation)
-        records = [SeedRecord(s, Status.FAILED, f"seed {s}: {e}") for s in seed_list]
+        return [SeedRecord(s, Status.FAILED, f"seed {s}: {e}") for s in seed_list]
     finally:
         if run.bar is not None:
             run.bar.close()
-    for k, rec in enumerate(records):
-        run.store(k, rec)
-    return run.finish(problem, dim, dt, lams_, etas_, t_total, _notes(problem, dim))
+
+
+def _check_run(problem, dim: int, n_seeds: int, cfg, lams, etas):
+    """The checked run: settings with the resolved dtype, that dtype, the (lam, eta) batch and the shape."""
+    dt = resolve_dtype(cfg.dtype, problem.field)
+    lams_ = etas_ = None
+    shape: tuple[int, ...] = (n_seeds, problem.steps + 1)
+    if lams is not None or etas is not None:
+        lams_, etas_ = check_lams_etas(problem.lam if lams is None else lams, problem.eta if etas is None else etas)
+        shape = (n_seeds, lams_.size, problem.steps + 1)
+    if problem.init == "given" and np.shape(problem.x0) != (dim,):
+        raise ValueError(f"x0 (init='given') must have length dim = {dim}; got shape {np.shape(problem.x0)}")
+    _check_backend(cfg.gd, problem, etas_)
+    return dataclasses.replace(cfg, dtype=dt.name), dt, lams_, etas_, shape
 
 
 def _notes(problem, dim: int) -> list:

@@ -174,6 +174,7 @@ class ComplexBatchSolver(BatchSolver):
         if not self.spectral:
             return 0.0
         M = self.n_paths
+        assert self.B0 is not None and self.dgS is not None  # set with the spectral source
         return self.B0[:M] if t == 0 else self.Rp[t, 0] * self.dgS[:M]
 
     def _make_hybrid(self, n_steps: int):

@@ -149,6 +149,7 @@ class BatchSolver:
         self.mu = np.zeros(n_steps + 1)
         self.train = np.full(n_steps + 1, np.nan)
         self.gradn = np.full(n_steps + 1, np.nan)
+        self.phi: Optional[np.ndarray] = None  # the probe field of the current step (§6.7)
         self.maxr = np.full(n_steps + 1, np.nan)
         self.tail_g2 = np.full((2, n_steps + 1), np.nan)
         self.tail_loss = np.full((2, n_steps + 1), np.nan)
@@ -237,11 +238,11 @@ class BatchSolver:
             g = np.asarray(loss.grad(y, r), dtype=float)
             h = np.asarray(loss.hess(y, r), dtype=float)
             lv = np.asarray(loss.value(y, rx), dtype=float)
-        if self.method.probe:  # full-batch gradient norm at x^t (§6.7), measured, never fed back
+        self.phi = None
+        if self.method.probe:  # full-batch gradient norm at x^t (§6.7): measured after the closure, never fed back
             with np.errstate(all="ignore"):
                 phi = np.asarray(loss.grad(y, rx), dtype=float)
-            if np.all(np.isfinite(phi)):
-                self.gradn[t] = probe_grad_norm(self, t, phi)
+            self.phi = phi if np.all(np.isfinite(phi)) else None
         if self.F is not None:  # per-sample factor (sgd, §6.1): responses and Gram row include it
             g, h = g * self.F[t], h * self.F[t]
         self.G[t, : self.n_paths], self.H[t, : self.n_paths] = g, h
@@ -379,6 +380,15 @@ class BatchSolver:
         return self.Xi
 
     # ------------------------------------------------------------------ averages over paths (probe fields)
+    def _probe(self, t: int, g: np.ndarray) -> float:
+        """||grad L(x^t)||^2/d (§6.7): the probe with g^t as control variate; SGD's g^t carries the per-sample factor
+        (phi - g^t does not vanish), so there the cross-fitted probe is used (module ``_method``)."""
+        phi = self.phi
+        assert phi is not None  # set by _sample_side
+        if self.F is None:
+            return probe_grad_norm(self, t, phi, g=g)
+        return probe_grad_norm(self, t, phi)
+
     def ibp_vector(self, phi: np.ndarray, sel, n_inputs: int) -> np.ndarray:
         """E[grad_X phi] over the first ``n_inputs`` inputs, by integration by parts, on the paths ``sel``."""
         M = self.n_paths
@@ -420,6 +430,8 @@ class BatchSolver:
                 blow = t
                 break
             self._closure(t, g, z)
+            if self.phi is not None:
+                self.gradn[t] = self._probe(t, g)
             if not self._advance(t):
                 blow = t
                 break

@@ -71,7 +71,7 @@ def bernoulli_factors(rng: np.random.Generator, batch: float, n_steps: int, n_pa
     return s.astype(np.float64) / batch
 
 
-def probe_grad_norm(solver, t: int, phi: np.ndarray, crossfit: bool = True) -> float:
+def probe_grad_norm(solver, t: int, phi: np.ndarray, crossfit: bool = True, g: Optional[np.ndarray] = None) -> float:
     """||grad L(x^t)||^2/d from the probe phi = l'(y, r_x^t) (docs/theory.md §6.7), measured on the
     paths of ``solver`` (a BatchSolver at step t, inputs 0..t+1 in place) and never fed back.
 
@@ -81,21 +81,33 @@ def probe_grad_norm(solver, t: int, phi: np.ndarray, crossfit: bool = True) -> f
     B = sum_t' R_phi(t') p^t' + mu_phi x* + lam x^t = c_B x* + R_B (zeta, xi):
     ||grad||^2/d = E[phi^2]/alpha + 2 sum_k R_B(k) E[phi g^k] + c_B^2 + R_B Sigma R_B^T.
 
-    The last three terms are products of Monte-Carlo averages over the same paths; the noise of R_phi (one
-    component per input) would add a positive bias ~ (t + 2) E[phi^2]/M that grows with t.  They are
-    cross-fitted: each factor is estimated on one half of the paths (even / odd), so the product of the two
-    independent halves is unbiased (measured: SGD, logistic, 5000 paths, t = 30: +9 % bias removed).
-    The averages come from the solver (``ibp_vector``, ``gram_vector``, ``z_mean``), so the same formula serves
-    real and complex fields (docs/theory.md §7.2: products then mean their real parts).
-    ``crossfit=False``: every factor from all paths (the plain formula, biased; for checks)."""
+    ``g`` (the step's own g^t, with row t of R_g and mu_t already closed): the control variate of §6.7.  Then
+    R_phi = R_g(t, .) + E[d(phi - g^t)/d w] and mu_phi = mu_t + (the Stein term of phi - g^t): the part of phi that
+    the state already carries takes the state's own responses, and only the difference phi - g^t, which vanishes
+    as x^t and the read point p^t meet, is integrated by parts.  For GD (phi = g^t) this is the formula of §2.6
+    exactly; for a method that reads another point its Monte-Carlo bias is proportional to E[(phi - g^t)^2].
+
+    Without ``g``: every factor by integration by parts; ``crossfit`` estimates each factor of the last three
+    products on one half of the paths (even / odd) and multiplies the two independent halves (this removes the
+    products' own O(1/M) bias, not that of the state they are built on).  The averages come from the solver
+    (``ibp_vector``, ``gram_vector``, ``z_mean``), so the same formula serves real and complex fields (docs/theory.md
+    §7.2: products then mean their real parts)."""
     M = phi.shape[0]
     lam, alpha = solver.inp.lam, solver.inp.alpha
     cin, rin = solver.Cin[1 : t + 2], solver.Rin[1 : t + 2]
     halves = []
+    if g is not None:
+        crossfit = False
     for h in (slice(0, M, 2), slice(1, M, 2)) if crossfit else (slice(0, M), slice(0, M)):
         ph = phi[h]
-        r_phi = solver.ibp_vector(ph, h, t + 2)[1:]
-        mu = solver.z_mean(ph, h) - cin @ r_phi
+        if g is None:
+            r_phi = solver.ibp_vector(ph, h, t + 2)[1:]
+            mu = solver.z_mean(ph, h) - cin @ r_phi
+        else:  # the control variate: the state's row t for g^t, integration by parts for phi - g^t only
+            delta = ph - g[h]
+            r_delta = solver.ibp_vector(delta, h, t + 2)[1:]
+            r_phi = solver.Rg[t, 1 : t + 2] + r_delta
+            mu = solver.mu[t] + solver.z_mean(delta, h) - cin @ r_delta
         cB = r_phi @ cin + mu + lam * solver.c[t]
         RB = r_phi @ rin + lam * solver.Rx[t]
         gram = solver.gram_vector(ph, h, t)
@@ -112,7 +124,7 @@ def probe_grad_norm(solver, t: int, phi: np.ndarray, crossfit: bool = True) -> f
 def linear_stage(problem) -> tuple[float, float]:
     """(E[T z], E[T^2]) of the linear start's stage L (§6.6), by the deterministic quadrature of the law
     of (z, y) (exact to ~1e-10, so the start carries no Monte-Carlo error)."""
-    from ...numerics.quadrature import joint_rule
+    from ...quadrature import joint_rule
 
     T = problem.T
     rule = joint_rule(problem.model_obj, getattr(T, "breakpoints", ()))

@@ -167,7 +167,7 @@ def _dmft(problem, settings, seed, naive, progress, allow_nonsmooth, execution=N
             problem,
             Status.NOT_APPLICABLE,
             f"loss {problem.loss!r} has l'(y, r) {jumps}: l'' then contains "
-            "a delta that pathwise responses miss, and the DMFT is biased (measured for the amplitude loss, PR, "
+            "a delta that pathwise responses miss, and the DMFT is biased (measured for |r| - sqrt(y) on PR, "
             "alpha = 3, eta = lam = 0.1: m_30 = 0.876 against 0.865 +- 0.001 from simulation at d = 2000). "
             "Use responses='ibp' (or 'auto': Gaussian integration by parts, exact for such losses, docs/theory.md "
             "§6.8), or pass allow_nonsmooth=True to compute the biased pathwise DMFT anyway.",

@@ -10,7 +10,7 @@ model's breakpoints and (intensity loss, noiseless additive models) where f(z) =
 by composite Gauss-Legendre split at xi0 = -m z / s (the prox jump w = 0) with geometrically
 graded panels around it (the Gamma integrand has an integrable |w|^(-2/3) singularity at w = 0,
 gamma y = 1), plus fixed edges; noise by the model's ``label_nodes`` rule.  The Gauss-Legendre
-panel rule is :func:`sidmft.numerics.quadrature.gauss_legendre`.
+panel rule is :func:`sidmft.quadrature.gauss_legendre`.
 
 This module may import numpy, scipy, :mod:`sidmft.numerics`, the model/problem layer and the
 theory helpers ``_prox``, ``_quadrature`` and ``_fp_settings``; not the solver stages or the
@@ -28,8 +28,8 @@ from scipy.optimize import brentq
 
 from ...models import AdditiveModel
 from ...numerics import lhs_normal_scores
-from ...numerics.quadrature import gauss_legendre
 from ...problem import Problem
+from ...quadrature import gauss_legendre
 from ._prox import prox
 from ._settings import FixedPointQuadrature, check_root
 

@@ -1,8 +1,7 @@
-"""The entry point :func:`fixed_point`: solve (F1)-(F3), fill the result, attach the rate."""
+"""The entry point :func:`fixed_point`: solve (F1)-(F3), collect the result's fields, attach the rate, build it once."""
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import warnings
 from typing import Optional, Union
@@ -133,10 +132,11 @@ def fixed_point(
     cfg = _settings(settings, continuation=continuation, strategy=strategy, maxiter=maxiter, **kws)
     guess = _start_guess(start)
     law = law_for(problem, cfg.root, cfg.quad)
-    out = FixedPointResult(problem=problem, root=cfg.root, quad=law.quad.to_dict(), seed=cfg.mc_seed, n_mc=cfg.n_mc)
+    base = dict(problem=problem, root=cfg.root, quad=law.quad.to_dict(), seed=cfg.mc_seed, n_mc=cfg.n_mc)
     why = problem.algorithm_obj.no_fixed_point
     if why is not None:  # nothing to solve: the declared reason is the message
-        return dataclasses.replace(out, status=Status.NOT_APPLICABLE, message=why)
+        return FixedPointResult(**base, status=Status.NOT_APPLICABLE, message=why)
+    f: dict = dict(timing={}, checks={})  # the result's fields, collected by the stages; the result is built once
     with (
         Timer() as t_all,
         warnings.catch_warnings(),
@@ -148,74 +148,79 @@ def fixed_point(
                 sol = solve(law, guess, cfg)
             except NUMERIC_ERRORS as e:  # pragma: no cover - every stage catches its own failures
                 sol = failed_solution("solver", [f"numerical failure in the solver: {type(e).__name__}: {e}"])
-        out.timing["solve"] = t_solve.seconds
-        _fill_or_fail(out, law, sol, cfg)
-        if np.isfinite(out.m) and cfg.n_mc > 0 and out.status not in (Status.FAILED, Status.UNINFORMATIVE):
+        f["timing"]["solve"] = t_solve.seconds
+        _fill_or_fail(f, law, sol, cfg)
+        if np.isfinite(f["m"]) and cfg.n_mc > 0 and f["status"] not in (Status.FAILED, Status.UNINFORMATIVE):
             with Timer() as t_rate:
-                _attach_rate(out, law, cfg)
-            out.timing["rate"] = t_rate.seconds
+                _attach_rate(f, law, cfg)
+            f["timing"]["rate"] = t_rate.seconds
         elif cfg.n_mc == 0:
-            out.rate_note = "rate not computed (n_mc = 0)"
-    out.timing["total"] = t_all.seconds
-    return out
+            f["rate_note"] = "rate not computed (n_mc = 0)"
+    f["timing"]["total"] = t_all.seconds
+    return FixedPointResult(**base, **f)
 
 
-def _fill_or_fail(out: FixedPointResult, law: FixedPointLaw, sol: Solution, cfg: FixedPointSettings) -> None:
-    """Fill ``out`` from the solution; if its residuals cannot be evaluated, fill it as failed."""
+def _fill_or_fail(f: dict, law: FixedPointLaw, sol: Solution, cfg: FixedPointSettings) -> None:
+    """The result's fields ``f`` from the solution; if its residuals cannot be evaluated, those of a failure."""
     try:
-        _fill(out, law, sol, cfg)
+        _fill(f, law, sol, cfg)
     except NUMERIC_ERRORS as e:
         note = f"the residuals could not be evaluated at the final point: {type(e).__name__}: {e}"
-        _fill(out, law, failed_solution(sol.strategy, [*sol.notes, note]), cfg)
+        timing = f["timing"]
+        f.clear()  # nothing of the half-filled point survives
+        f.update(timing=timing, checks={})
+        _fill(f, law, failed_solution(sol.strategy, [*sol.notes, note]), cfg)
 
 
-def _attach_rate(out: FixedPointResult, law: FixedPointLaw, cfg: FixedPointSettings):
+def _attach_rate(f: dict, law: FixedPointLaw, cfg: FixedPointSettings):
     """h_min and the rate from ``n_mc`` samples of the law (:func:`sidmft.theory.rate.predict_rate`)."""
     p = law.problem
     if p.eta_schedule is not None:
         # a step schedule shares the fixed point (the stationary point of L) but has no constant-step rate
-        out.rate_note = (
+        f["rate_note"] = (
             f"the fixed point is the stationary point of L, shared by the step schedule {p.eta_schedule!r}; its rate "
             "prediction is not implemented for a step schedule (a varying step has no constant per-step contraction)"
         )
         return
     try:
-        smp = law.sample(out.m, out.q, out.gamma, n=cfg.n_mc, seed=cfg.mc_seed)
+        smp = law.sample(f["m"], f["q"], f["gamma"], n=cfg.n_mc, seed=cfg.mc_seed)
         hess, bounded = law.curvatures(smp), p.loss_obj.bounded_hessian
         pr = predict_rate(
-            hess, out.gamma, p.alpha, p.lam, p.eta, bounded, algorithm=p.algorithm_obj, values=p.method_values
+            hess, f["gamma"], p.alpha, p.lam, p.eta, bounded, algorithm=p.algorithm_obj, values=p.method_values
         )
     except NUMERIC_ERRORS as e:
-        out.h_min = out.h_max = out.m_star = out.rate = float("nan")
-        out.rate_note = f"rate not computed: numerical failure ({type(e).__name__}: {e})"
+        f["h_min"] = f["h_max"] = f["m_star"] = f["rate"] = float("nan")
+        f["rate_note"] = f"rate not computed: numerical failure ({type(e).__name__}: {e})"
         return
-    out.h_min, out.m_star, out.rate, out.rate_note = pr.h_min, pr.m_star, pr.rate, pr.note
-    out.h_max = pr.h_max
-    out.checks["m_star_over_m_max"] = pr.m_star_over_m_max
+    f["h_min"], f["m_star"], f["rate"], f["rate_note"] = pr.h_min, pr.m_star, pr.rate, pr.note
+    f["h_max"] = pr.h_max
+    f["checks"]["m_star_over_m_max"] = pr.m_star_over_m_max
 
 
-def _fill(out: FixedPointResult, law: FixedPointLaw, sol: Solution, cfg: FixedPointSettings):
+def _fill(f: dict, law: FixedPointLaw, sol: Solution, cfg: FixedPointSettings):
     """The result's fields from the solver's Solution: observables, residuals, checks and status."""
     F = np.asarray(sol.F, dtype=float)
-    out.nit, out.nfev_total, out.strategy = int(sol.nit), int(sol.nfev), sol.strategy
+    f["nit"], f["nfev_total"], f["strategy"] = int(sol.nit), int(sol.nfev), sol.strategy
     notes = list(sol.notes)
     if sol.failed or not np.isfinite(sol.m):
-        out.m = out.q = out.gamma = float("nan")
-        out.status = Status.UNINFORMATIVE if sol.no_solution else Status.FAILED
-        out.message = "; ".join(notes) or "no fixed point found"
-        out.residuals = {k: float(v) for k, v in zip(("F1", "F2", "F3"), F)}
-        out.residual = float(np.max(np.abs(F))) if np.all(np.isfinite(F)) else float("nan")
+        f["m"] = f["q"] = f["gamma"] = float("nan")
+        f["status"] = Status.UNINFORMATIVE if sol.no_solution else Status.FAILED
+        f["message"] = "; ".join(notes) or "no fixed point found"
+        f["residuals"] = {k: float(v) for k, v in zip(("F1", "F2", "F3"), F)}
+        f["residual"] = float(np.max(np.abs(F))) if np.all(np.isfinite(F)) else float("nan")
         return
-    M = _fill_point(out, law, sol, notes)
-    out.branch = (
-        "exact-recovery" if out.strategy == "exact" else ("informative" if abs(out.m) >= cfg.m_min else "uninformative")
+    M = _fill_point(f, law, sol, notes)
+    f["branch"] = (
+        "exact-recovery"
+        if f["strategy"] == "exact"
+        else ("informative" if abs(f["m"]) >= cfg.m_min else "uninformative")
     )
-    _set_status(out, cfg.tol, notes)
+    _set_status(f, cfg.tol, notes)
     if M.min_stab < -1e-12:
-        out.message += f"; WARNING: 1 + gamma l'' reaches {M.min_stab:.3g} < 0 on the selected roots"
+        f["message"] += f"; WARNING: 1 + gamma l'' reaches {M.min_stab:.3g} < 0 on the selected roots"
 
 
-def _fill_point(out: FixedPointResult, law: FixedPointLaw, sol: Solution, notes: list) -> Moments:
+def _fill_point(f: dict, law: FixedPointLaw, sol: Solution, notes: list) -> Moments:
     """Observables, residuals and the equivalent forms (module docstring) at the solution; its Moments."""
     problem = law.problem
     m, s, g = sol.m, sol.s, sol.gamma
@@ -223,20 +228,20 @@ def _fill_point(out: FixedPointResult, law: FixedPointLaw, sol: Solution, notes:
         m = -m
     q = m * m + s * s
     F, M = law.residuals(m, s, g)
-    out.m, out.q, out.gamma = float(m), float(q), float(g)
-    out.cosine = float(m / math.sqrt(q)) if q > 0 else float("nan")
-    out.error = float(1.0 + q - 2.0 * abs(m))
-    out.train_loss = M.Eloss
-    out.objective = float(M.Eloss + 0.5 * problem.lam * q)
-    out.Gamma = M.Gamma
+    f["m"], f["q"], f["gamma"] = float(m), float(q), float(g)
+    f["cosine"] = float(m / math.sqrt(q)) if q > 0 else float("nan")
+    f["error"] = float(1.0 + q - 2.0 * abs(m))
+    f["train_loss"] = M.Eloss
+    f["objective"] = float(M.Eloss + 0.5 * problem.lam * q)
+    f["Gamma"] = M.Gamma
     try:
-        out.test_error = law.test_error(m, q)
+        f["test_error"] = law.test_error(m, q)
     except Exception as e:  # pragma: no cover - model specific
         notes.append(f"test_error failed: {e}")
-    out.residuals = {k: float(v) for k, v in zip(("F1", "F2", "F3"), F)}
-    out.residual = float(np.max(np.abs(F)))
+    f["residuals"] = {k: float(v) for k, v in zip(("F1", "F2", "F3"), F)}
+    f["residual"] = float(np.max(np.abs(F)))
     a, lam = problem.alpha, problem.lam
-    out.checks = dict(
+    f["checks"] = dict(
         F2_response_form=float(m + a * g * (M.Egz - m * M.Gamma)),
         x_stationarity=float(lam * q + M.Egr),
         min_stability=float(M.min_stab),
@@ -247,28 +252,28 @@ def _fill_point(out: FixedPointResult, law: FixedPointLaw, sol: Solution, notes:
         jt = None
         notes.append(f"jump term not computed ({type(e).__name__}: {e})")
     if jt is not None and math.isfinite(jt):
-        out.checks["jump_term"] = float(s * s * jt)
+        f["checks"]["jump_term"] = float(s * s * jt)
     return M
 
 
-def _set_status(out: FixedPointResult, tol: float, notes: list):
+def _set_status(f: dict, tol: float, notes: list):
     """SUCCESS on an informative (or exact-recovery) point within ``tol``; else FAILED / NOT_CONVERGED."""
-    if out.residual <= tol and out.branch != "uninformative":
+    if f["residual"] <= tol and f["branch"] != "uninformative":
         status = Status.SUCCESS
         message = (
-            f"converged ({out.strategy}; {out.nfev_total} residual evaluations): "
-            f"max |residual| = {out.residual:.2g}" + (" after: " + "; ".join(notes) if notes else "")
+            f"converged ({f['strategy']}; {f['nfev_total']} residual evaluations): "
+            f"max |residual| = {f['residual']:.2g}" + (" after: " + "; ".join(notes) if notes else "")
         )
-    elif out.residual <= tol:
+    elif f["residual"] <= tol:
         status = Status.UNINFORMATIVE
         message = (
-            f"only the uninformative fixed point m = {out.m:.2g} was found "
+            f"only the uninformative fixed point m = {f['m']:.2g} was found "
             f"(no informative solution reached; below the weak-recovery threshold?)"
         )
     else:
         status = Status.NOT_CONVERGED
         message = (
             f"no solution with max |residual| <= {tol:g}; best point has max |residual| = "
-            f"{out.residual:.2g} (m = {out.m:.4g}, q = {out.q:.4g}, gamma = {out.gamma:.4g}): " + "; ".join(notes)
+            f"{f['residual']:.2g} (m = {f['m']:.4g}, q = {f['q']:.4g}, gamma = {f['gamma']:.4g}): " + "; ".join(notes)
         )
-    out.status, out.message = status, message
+    f["status"], f["message"] = status, message

@@ -9,7 +9,7 @@ from typing import Optional
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from ...algorithms import get_algorithm
+from ...algorithms import DEFAULT_ALGORITHM, get_algorithm
 from ...numerics import standard_error
 from ...parameters import get_parameter
 
@@ -228,7 +228,7 @@ def predict_rate(
     eta: float,
     bounded_hessian: bool = True,
     *,
-    algorithm="gd",
+    algorithm=DEFAULT_ALGORITHM,
     beta: Optional[float] = None,
     values: Optional[dict] = None,
     weights=None,

@@ -19,7 +19,7 @@ delta = alpha) the limits are
 Complex signals (``Problem(field="complex")``, docs/theory.md §7.1): the same formulas with z ~ CN(0, 1)
 (z^2 -> |z|^2, |z|^2 ~ Exp(1)), by the radial quadrature rules; the laws are circular complex.
 
-Quadrature (see :mod:`sidmft.numerics.quadrature`): expectations are sums over a fixed rule
+Quadrature (see :mod:`sidmft.quadrature`): expectations are sums over a fixed rule
 for (z, y), built once per call.  Noiseless additive models: composite Gauss-Legendre in z on
 [-11, 11], split at 0, at the kinks of the link and at every z where y = g(z) crosses a
 breakpoint of T (kink, jump or pole), 16 nodes per panel, panels graded geometrically

@@ -14,8 +14,8 @@ import numpy as np
 
 from ...models import Model
 from ...numerics import gauss_hermite
-from ...numerics.quadrature import DEFAULT_QUAD, QuadSpec, joint_rule, moment_rule
 from ...preprocess import Preprocessing
+from ...quadrature import DEFAULT_QUAD, QuadSpec, joint_rule, moment_rule
 
 __all__ = ["SampleSideLaw", "ParameterSideLaw"]
 
@@ -77,7 +77,7 @@ class SampleSideLaw:
 
     def expect(self, fn: Callable):
         """E[fn(z, u, y)] (last axis of fn's output = nodes) by quadrature: the (z, y) rule of
-        :func:`sidmft.numerics.quadrature.joint_rule` times Gauss-Hermite (``n_xi`` nodes) in xi.
+        :func:`sidmft.quadrature.joint_rule` times Gauss-Hermite (``n_xi`` nodes) in xi.
 
         Complex: the radial (|z|, y) rule times the phase of z (``n_phase``-point trapezoid rule, exact for
         trigonometric polynomials of degree < ``n_phase``) times tensor Gauss-Hermite in (Re xi, Im xi)."""

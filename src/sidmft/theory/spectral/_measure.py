@@ -12,9 +12,9 @@ from typing import Optional
 import numpy as np
 from scipy.optimize import brentq
 
-from ...numerics.quadrature import MomentRule
 from ...preprocess import Preprocessing, get_preprocessing
 from ...problem import Problem
+from ...quadrature import MomentRule
 
 __all__ = ["SpectralMeasure"]
 

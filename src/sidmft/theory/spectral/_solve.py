@@ -9,9 +9,9 @@ import numpy as np
 from scipy.optimize import brentq
 
 from ...models import Model
-from ...numerics.quadrature import DEFAULT_QUAD, QuadSpec, moment_rule
 from ...preprocess import get_preprocessing
 from ...problem import Problem
+from ...quadrature import DEFAULT_QUAD, QuadSpec, moment_rule
 from ...results import Status, Timer
 from ._laws import ParameterSideLaw, SampleSideLaw
 from ._measure import (
@@ -56,13 +56,13 @@ def spectral(problem: Problem, quad: QuadSpec = DEFAULT_QUAD, threshold: bool = 
 
     ``problem.field == "complex"`` (docs/theory.md §7.1): the same formulas with the expectations over
     z ~ CN(0, 1) (|z|^2 ~ Exp(1)), i.e. z^2 -> |z|^2, by the radial rule of
-    :func:`sidmft.numerics.quadrature.moment_rule`; the result records ``field``.
+    :func:`sidmft.quadrature.moment_rule`; the result records ``field``.
 
     Parameters
     ----------
     problem : Problem
     quad : QuadSpec, optional
-        Quadrature settings (frozen, validated; default :data:`sidmft.numerics.quadrature.DEFAULT_QUAD`);
+        Quadrature settings (frozen, validated; default :data:`sidmft.quadrature.DEFAULT_QUAD`);
         ``QuadSpec().finer(2)`` is the accuracy check of the tests.
     threshold : bool
         Also compute alpha_c (default True; the DMFT's spectral stage skips it).
@@ -89,69 +89,69 @@ def spectral(problem: Problem, quad: QuadSpec = DEFAULT_QUAD, threshold: bool = 
         raise ValueError(f"quad must be a QuadSpec (quadrature settings); got {type(quad).__name__}")
     alpha = problem.alpha
     T = problem.T
-    res = SpectralTheoryResult(problem=problem, alpha=alpha, T=T, tau=float(T.sup), field=problem.field)
+    f: dict = dict(tau=float(T.sup), alpha_c=math.nan, timing={})  # the fields the stages collect; built once
     with Timer() as timer:
         try:
             with np.errstate(all="ignore"):
-                _solve(res, problem, quad, threshold)
+                _solve(f, problem, quad, threshold)
         except _SolveFailure as e:
-            res.status, res.message = Status.FAILED, str(e)
+            f["status"], f["message"] = Status.FAILED, str(e)
         except (ArithmeticError, ValueError, RuntimeError, np.linalg.LinAlgError) as e:
             # a root bracket or quadrature that failed inside a stage: reported, never raised
-            res.status = Status.FAILED
-            res.message = f"spectral theory failed: {type(e).__name__}: {e}"
-    res.timing["total"] = timer.seconds
-    return res
+            f["status"] = Status.FAILED
+            f["message"] = f"spectral theory failed: {type(e).__name__}: {e}"
+    f["timing"]["total"] = timer.seconds
+    return SpectralTheoryResult(problem=problem, alpha=alpha, T=T, field=problem.field, **f)
 
 
-def _solve(res: SpectralTheoryResult, problem: Problem, quad: QuadSpec, threshold: bool) -> None:
-    """The stages of :func:`spectral`, each filling ``res``; a stage that ends the solve sets the status."""
-    stage = _measure_stage(res, problem, quad)
+def _solve(f: dict, problem: Problem, quad: QuadSpec, threshold: bool) -> None:
+    """The stages of :func:`spectral`, each filling the fields ``f``; a stage that ends the solve sets the status."""
+    stage = _measure_stage(f, problem, quad)
     if stage is None:
         return
     rule, meas = stage
     alpha = problem.alpha
     if threshold:
-        res.alpha_c = (
+        f["alpha_c"] = (
             _threshold_scan(problem, rule) if _alpha_dependent(problem, rule) else _threshold_from_measure(meas)
         )
-    lbar = _bulk_stage(res, meas, alpha)
+    lbar = _bulk_stage(f, meas, alpha)
     if not _margin(meas, alpha, lbar) > 0:
-        _no_outlier(res, problem.T, alpha, lbar == meas.tau, threshold)
+        _no_outlier(f, problem.T, alpha, lbar == meas.tau, threshold)
         return
     ls = _l_star(meas, alpha, lbar)
     if ls is None:
-        res.status, res.message = Status.FAILED, "could not bracket l_star"
+        f["status"], f["message"] = Status.FAILED, "could not bracket l_star"
         return
-    _outlier_stage(res, meas, alpha, ls)
+    _outlier_stage(f, meas, alpha, ls)
 
 
-def _measure_stage(res: SpectralTheoryResult, problem: Problem, quad: QuadSpec):
-    """(rule, measure): the quadrature rule and the spectral measure (also ``res.measure``); None
+def _measure_stage(f: dict, problem: Problem, quad: QuadSpec):
+    """(rule, measure): the quadrature rule and the spectral measure (also ``f["measure"]``); None
     (status set) if T does not fit."""
     T = problem.T
     if not np.isfinite(T.sup):
-        res.status = Status.NOT_APPLICABLE
-        res.message = (
+        f["status"] = Status.NOT_APPLICABLE
+        f["message"] = (
             f"preprocess {T.name!r} has sup T = inf: the spectral theory needs sup T < inf "
             "(the top eigenvector localises on the largest labels as d -> inf)"
         )
-        res.alpha_c = math.nan
+        f["alpha_c"] = math.nan
         return None
     rule = moment_rule(problem.model_obj, T.breakpoints, quad, field=problem.field)
-    res.n_nodes = rule.size
+    f["n_nodes"] = rule.size
     meas, msg = _build_measure(T, rule)
     if meas is None:
-        res.status = Status.FAILED if "NaN" in msg or "exceeds" in msg else Status.NOT_APPLICABLE
-        res.message = msg
-        res.alpha_c = math.inf if res.status == Status.NOT_APPLICABLE else math.nan
+        f["status"] = Status.FAILED if "NaN" in msg or "exceeds" in msg else Status.NOT_APPLICABLE
+        f["message"] = msg
+        f["alpha_c"] = math.inf if f["status"] == Status.NOT_APPLICABLE else math.nan
         return None
-    res.measure = meas
-    res.tau = meas.tau
+    f["measure"] = meas
+    f["tau"] = meas.tau
     try:
-        res.kappa = _kappa(problem, rule)
+        f["kappa"] = _kappa(problem, rule)
     except ValueError:
-        res.kappa = math.nan
+        f["kappa"] = math.nan
     return rule, meas
 
 
@@ -165,32 +165,32 @@ def _kappa(problem: Problem, rule) -> float:
     return math.sqrt(my)
 
 
-def _bulk_stage(res: SpectralTheoryResult, meas: SpectralMeasure, alpha: float) -> float:
-    """l_bar = argmin psi and the bulk edge psi(l_bar) (``res.l_bar``, ``res.bulk_edge``)."""
+def _bulk_stage(f: dict, meas: SpectralMeasure, alpha: float) -> float:
+    """l_bar = argmin psi and the bulk edge psi(l_bar) (``f["l_bar"]``, ``f["bulk_edge"]``)."""
     lbar = _l_bar(meas, alpha)
-    res.l_bar = lbar
+    f["l_bar"] = lbar
     with np.errstate(all="ignore"):
-        res.bulk_edge = float(meas.psi(lbar, alpha))
-    if not np.isfinite(res.bulk_edge):
-        res.bulk_edge = float(meas.psi(lbar + 1e-13 * max(1.0, abs(lbar)), alpha))
+        f["bulk_edge"] = float(meas.psi(lbar, alpha))
+    if not np.isfinite(f["bulk_edge"]):
+        f["bulk_edge"] = float(meas.psi(lbar + 1e-13 * max(1.0, abs(lbar)), alpha))
     return lbar
 
 
-def _no_outlier(res: SpectralTheoryResult, T, alpha: float, at_sup: bool, threshold: bool) -> None:
+def _no_outlier(f: dict, T, alpha: float, at_sup: bool, threshold: bool) -> None:
     """Below the transition: rho = 0, top eigenvalue = bulk edge; BELOW_THRESHOLD or NOT_APPLICABLE."""
-    res.top_eigenvalue = res.bulk_edge
-    res.rho = res.rho_sq = 0.0
-    res.passed = False
+    f["top_eigenvalue"] = f["bulk_edge"]
+    f["rho"] = f["rho_sq"] = 0.0
+    f["passed"] = False
     edge = "; psi' >= 0 on the whole domain (l_bar = sup T): finite-d overlaps converge slowly here" if at_sup else ""
-    if np.isfinite(res.alpha_c) or not threshold:
-        res.status = Status.BELOW_THRESHOLD
-        res.message = (
-            f"below the spectral threshold: alpha = {alpha:g} <= alpha_c = {res.alpha_c:.6g} for "
+    if np.isfinite(f["alpha_c"]) or not threshold:
+        f["status"] = Status.BELOW_THRESHOLD
+        f["message"] = (
+            f"below the spectral threshold: alpha = {alpha:g} <= alpha_c = {f['alpha_c']:.6g} for "
             f"T = {T.name!r}; no outlier, rho = 0, top eigenvalue = bulk edge{edge}"
         )
     else:
-        res.status = Status.NOT_APPLICABLE
-        res.message = (
+        f["status"] = Status.NOT_APPLICABLE
+        f["message"] = (
             f"T = {T.name!r} never produces an outlier for this model (no alpha passes the "
             f"transition phi(l_bar) > psi(l_bar)){edge}"
         )
@@ -209,46 +209,46 @@ def _l_star(meas: SpectralMeasure, alpha: float, lbar: float):
     return brentq(F, lo, lbar + d, xtol=_XTOL * scale, rtol=1e-15, maxiter=500)
 
 
-def _outlier_stage(res: SpectralTheoryResult, meas: SpectralMeasure, alpha: float, ls: float) -> None:
+def _outlier_stage(f: dict, meas: SpectralMeasure, alpha: float, ls: float) -> None:
     """Top eigenvalue, overlap and the static cavity quantities of §1.2 at l_star (with their identities)."""
     S1, A, P1, P2 = meas.sums(ls)
     dpsi = 1.0 / alpha - A
     dphi = -P2
     lam1 = ls * (1.0 / alpha + S1)
-    res.l_star = ls
-    res.psi_prime, res.phi_prime = dpsi, dphi
-    res.passed = bool(dpsi > 0)
-    if not res.passed:
-        res.status = Status.BELOW_THRESHOLD
-        res.message = f"psi'(l_star) = {dpsi:.3g} <= 0: no outlier (alpha_c = {res.alpha_c:.6g})"
-        res.top_eigenvalue = res.bulk_edge
+    f["l_star"] = ls
+    f["psi_prime"], f["phi_prime"] = dpsi, dphi
+    f["passed"] = bool(dpsi > 0)
+    if not f["passed"]:
+        f["status"] = Status.BELOW_THRESHOLD
+        f["message"] = f"psi'(l_star) = {dpsi:.3g} <= 0: no outlier (alpha_c = {f['alpha_c']:.6g})"
+        f["top_eigenvalue"] = f["bulk_edge"]
         return
     rho_sq = dpsi / (dpsi - dphi)
     rho = math.sqrt(rho_sq)
     R = 1.0 / ls
-    res.top_eigenvalue = lam1
-    res.rho_sq, res.rho, res.R_S = rho_sq, rho, R
-    res.R_g = ls * S1  # E[T/(1 - R T)]
-    res.B0 = alpha * A  # alpha R^2 E[T^2/(1-RT)^2] = alpha E[T^2/(l-T)^2]
-    res.B2 = alpha * P2
-    res.mu_S = rho * ls * (P1 - S1)  # rho E[T(z^2-1)/(1-RT)]
-    res.Sigma_SS = (rho_sq * res.B2 + (1 - rho_sq) * res.B0) / R**2  # alpha E[(T u)^2]
+    f["top_eigenvalue"] = lam1
+    f["rho_sq"], f["rho"], f["R_S"] = rho_sq, rho, R
+    f["R_g"] = ls * S1  # E[T/(1 - R T)]
+    f["B0"] = alpha * A  # alpha R^2 E[T^2/(1-RT)^2] = alpha E[T^2/(l-T)^2]
+    f["B2"] = alpha * P2
+    f["mu_S"] = rho * ls * (P1 - S1)  # rho E[T(z^2-1)/(1-RT)]
+    f["Sigma_SS"] = (rho_sq * f["B2"] + (1 - rho_sq) * f["B0"]) / R**2  # alpha E[(T u)^2]
     phi_l = ls * P1
     checks = [
         (lam1 - phi_l) / max(1.0, abs(lam1)),
-        R * alpha * (lam1 - res.R_g) - 1.0,
-        (res.mu_S - rho / (alpha * R)) / max(1.0, abs(res.mu_S)),
-        (res.Sigma_SS - (1 - rho_sq) / R**2) * R**2,
-        rho_sq - (1 - res.B0) / (1 - res.B0 + res.B2),
+        R * alpha * (lam1 - f["R_g"]) - 1.0,
+        (f["mu_S"] - rho / (alpha * R)) / max(1.0, abs(f["mu_S"])),
+        (f["Sigma_SS"] - (1 - rho_sq) / R**2) * R**2,
+        rho_sq - (1 - f["B0"]) / (1 - f["B0"] + f["B2"]),
     ]
-    res.identity_residual = float(np.max(np.abs(checks)))
-    res.status = Status.SUCCESS
-    res.message = (
-        f"outlier: lambda_1 = {lam1:.6g} > bulk edge {res.bulk_edge:.6g}; rho^2 = {rho_sq:.6g} "
-        f"(alpha = {alpha:g} > alpha_c = {res.alpha_c:.6g})"
+    f["identity_residual"] = float(np.max(np.abs(checks)))
+    f["status"] = Status.SUCCESS
+    f["message"] = (
+        f"outlier: lambda_1 = {lam1:.6g} > bulk edge {f['bulk_edge']:.6g}; rho^2 = {rho_sq:.6g} "
+        f"(alpha = {alpha:g} > alpha_c = {f['alpha_c']:.6g})"
     )
-    if res.identity_residual > 1e-8:
-        res.message += f"; WARNING: cavity identities hold only to {res.identity_residual:.1e}"
+    if f["identity_residual"] > 1e-8:
+        f["message"] += f"; WARNING: cavity identities hold only to {f['identity_residual']:.1e}"
 
 
 # ------------------------------------------------------------------------------------------------ threshold

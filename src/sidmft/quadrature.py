@@ -52,7 +52,8 @@ import numpy as np
 from numpy.polynomial.legendre import leggauss
 from scipy.optimize import brentq
 
-from . import gauss_hermite
+from .models import AdditiveModel, BinaryModel
+from .numerics import gauss_hermite
 
 __all__ = [
     "QuadSpec",
@@ -266,7 +267,6 @@ def joint_rule(model, y_breaks: Sequence[float] = (), quad: QuadSpec = DEFAULT_Q
         ``"complex"``: z ~ CN(0, 1) and an even model; the rule is for (rho, y) with rho = |z| >= 0
         (:func:`radial_rule`), and ``JointRule.z`` holds rho.
     """
-    from ..models import AdditiveModel, BinaryModel
 
     _check_field(field)
     y_breaks = tuple(float(b) for b in y_breaks if np.isfinite(b))
@@ -400,7 +400,6 @@ def moment_rule(
     ``field="complex"`` (z ~ CN(0, 1), even model): the same rules in rho = |z| with the density
     2 rho exp(-rho^2) on [0, L]; W[:, 1] = 0 and W[:, 2] = E[h(y) |z|^2].
     """
-    from ..models import AdditiveModel, BinaryModel
 
     _check_field(field)
     y_breaks = tuple(float(b) for b in y_breaks if np.isfinite(b))
