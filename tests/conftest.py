@@ -28,6 +28,27 @@ settings.register_profile(
 settings.load_profile("sidmft")
 
 
+def _import_every_sidmft_module() -> None:
+    """Import every module of the package now, before any test draws.
+
+    Hypothesis mixes into its draws the constants it finds in the source of the *local* modules imported so far
+    (sidmft is installed editable, so its modules are local; test files are not scanned).  Which sidmft modules a
+    run has imported when a property test starts depends on which tests ran before it, so the derandomised draws
+    of one test changed with the selection: the contract fuzzing drew different problems alone and in the whole
+    suite.  With every module imported up front the pool of constants, and so every draw, depends on the source
+    tree only."""
+    import pkgutil
+
+    import sidmft
+
+    for info in pkgutil.walk_packages(sidmft.__path__, "sidmft."):
+        if not info.name.endswith("__main__"):
+            importlib.import_module(info.name)
+
+
+_import_every_sidmft_module()
+
+
 def _missing(*modules: str) -> bool:
     """True when one of ``modules`` is not installed (a broken install is installed: its skip is unexpected)."""
     return any(importlib.util.find_spec(m) is None for m in modules)
@@ -47,6 +68,26 @@ ALLOWED_SKIPS = (
         "the docs extra is not installed",
     ),
 )
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _restore_registries():
+    """Each test module starts from the registries the previous one found: a model, loss, method or parameter
+    registered inside a module is removed when the module ends, so draws from the registries (the contract
+    tests' Hypothesis strategies) do not depend on which modules ran before."""
+    from sidmft.algorithms import ALGORITHMS
+    from sidmft.losses import LOSSES
+    from sidmft.models import MODELS
+    from sidmft.parameters import PARAMETERS
+    from sidmft.preprocess import PREPROCESSINGS
+
+    registries = (ALGORITHMS, LOSSES, MODELS, PARAMETERS, PREPROCESSINGS)
+    saved = [dict(r) for r in registries]
+    yield
+    for registry, before in zip(registries, saved):
+        registry.clear()
+        registry.update(before)
+
 
 _unexpected: list[str] = []
 

@@ -22,13 +22,15 @@ is tested below).
 
 Each fuzzing test records the statuses it saw and requires (i) every registered method, loss and start to have
 been drawn at least once and (ii) a minimum share of successes among the problems that reached the solver,
-MIN_SUCCESS below.  Measured with these draws (successes / problems): spectral 76/300 = 0.25 (most of the rest
-is not-applicable: T unbounded above, or no information in T for binary labels), dmft 117/160 = 0.73, simulate
-102/120 = 0.85, compare 44/50 = 0.88 (with an earlier way of drawing, one draw from the list of triples: 0.33,
-0.69, 0.88, 0.74).  The minima, spectral 0.2, dmft 0.6, simulate 0.78, compare 0.62, sit 0.05-0.12 below the
-lower of the two: room for the different draws of a grown registry, while a solver that stops solving a family of
-problems fails.  On top of the draws, every registered case runs once at the
-helpers' problem (test_every_registered_case_*), so each triple, not only each method, loss and start, is run.
+MIN_SUCCESS below.  The share depends on the draw far more than a binomial error suggests (Hypothesis draws
+correlated examples, and it mixes in constants found in the package's source, tests/conftest.py): measured over
+the Hypothesis seeds 0-11 (``hypothesis.seed``, not derandomised), spectral 0.18-0.35 (mean 0.24; most of the
+rest is not-applicable: T unbounded above, or no information in T for binary labels), dmft 0.41-0.79 (0.60),
+simulate 0.76-0.93 (0.84), compare 0.40-0.82 (0.59).  The minima, spectral 0.15, dmft 0.35, simulate 0.7,
+compare 0.35, sit about 0.05 below the lowest of those draws: a floor that no draw of the present code misses,
+while a solver that stops solving most problems fails.  A family that stops solving is caught deterministically
+by the per-case tests: every registered case runs once at the helpers' problem (test_every_registered_case_*),
+so each triple, not only each method, loss and start, is run.
 
 Bugs of src that the fuzzing found are listed in KNOWN_BUGS: tallied, not failed, each with a strict xfail test.
 
@@ -81,7 +83,7 @@ _CAUGHT = re.compile(r"\bunexpected \w+|Traceback|\b\w+(Error|Exception): ")
 
 SLOW = [HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large]
 #: minimum share of successes among the drawn problems that reached the solver (see the module docstring)
-MIN_SUCCESS = {"spectral": 0.2, "dmft": 0.6, "simulate": 0.78, "compare": 0.62}
+MIN_SUCCESS = {"spectral": 0.15, "dmft": 0.35, "simulate": 0.7, "compare": 0.35}
 #: bugs of src found by the fuzzing, tallied as "known-bug" instead of failing it; each has a strict xfail test
 #: (test_known_bug_*) that starts to fail when the bug is fixed: then delete the entry and that test's mark
 KNOWN_BUGS: dict[str, re.Pattern] = {}
@@ -267,7 +269,9 @@ def check_compare(p: Problem, res, dim: int, seeds: int) -> None:
             assert f"{name}: {part.status.label}" in res.message
             assert not res.success or (name == "spectral" and p.init != "spectral")
     if res.success:
-        check_dmft(p, res.dmft)
+        # the DMFT of a comparison runs on the simulation's floored T (its problem records it): its t = 0 values
+        # are that problem's spectral theory's
+        check_dmft(res.dmft.problem, res.dmft)
         check_simulate(p, res.simulation, seeds)
 
 
