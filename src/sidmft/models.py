@@ -145,13 +145,18 @@ def complex_test_error(model: Model, m, q, n_nodes: int = 60) -> np.ndarray:
     x, w = gauss_hermite(n_nodes)
     e = x / np.sqrt(2.0)
     W = wu[:, None, None] * w[None, :, None] * w[None, None, :]
+    # the tensor nodes whose weight is below 1e-20 of the largest carry 4e-20 of the mass (60 nodes): dropping
+    # them leaves 38 000 of the 216 000 nodes
+    keep = W > 1e-20 * W.max()
+    k, j, l = np.nonzero(keep)
+    W, rho_k, m1, m2, e1, e2 = W[keep], rho[k], M1[k], M2[k], e[j], e[l]
     out = np.empty(m.shape)
     for i, (mi, qi) in enumerate(zip(m, q)):
         s = np.sqrt(max(qi - mi * mi, 0.0))
-        re = mi * rho[:, None, None] + s * e[None, :, None]
-        im = s * e[None, None, :]
+        re = mi * rho_k + s * e1
+        im = s * e2
         p = np.asarray(model.predict(np.sqrt(re * re + im * im)), dtype=float)
-        out[i] = np.sum(W * (M2[:, None, None] - 2.0 * M1[:, None, None] * p + p * p))
+        out[i] = np.sum(W * (m2 - 2.0 * m1 * p + p * p))
     return out.reshape(shape)
 
 
