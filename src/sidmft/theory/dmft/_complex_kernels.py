@@ -37,9 +37,12 @@ __all__ = ["complex_responses", "CHUNK", "LANES"]
 CHUNK = 512
 #: paths per lane group (the stride of micro_f64)
 LANES = 16
+#: fast-math without reassociation: the order of every sum is the one written, so the result does not depend on
+#: which vectoriser a process compiled with (with "reassoc", a Dask worker's fresh compile differed by 1 ulp)
+_FM = {"nnan", "ninf", "nsz", "arcp", "contract", "afn"}
 
 
-@njit(fastmath=True, cache=True, nogil=True, inline="always")
+@njit(fastmath=_FM, cache=True, nogil=True, inline="always")
 def _apply_d(A, Br, Bi, tau, l0, nl, x, N):
     """nu_tau = (x0, x1) D_tau on the lanes: nu0 = a x0 + conj(b) x1, nu1 = b x0 + a x1 (x[c] and N[c]: the
     components Re nu0, Im nu0, Re nu1, Im nu1)."""
@@ -57,7 +60,7 @@ def _apply_d(A, Br, Bi, tau, l0, nl, x, N):
         N[3, b + ll] = br * x0i + bi * x0r + a * x1i
 
 
-@njit(fastmath=True, cache=True, nogil=True, inline="always")
+@njit(fastmath=_FM, cache=True, nogil=True, inline="always")
 def _sweep(t, t0, l0, nl, A, Br, Bi, RT, N, acc, x):
     """N[c, tau * LANES + lane] = component c of nu_tau for tau = t..t0 on the lanes [l0, l0 + nl)."""
     b = t * LANES
@@ -91,7 +94,7 @@ def _sweep(t, t0, l0, nl, A, Br, Bi, RT, N, acc, x):
         hi = lo - 1
 
 
-@njit(fastmath=True, cache=True, nogil=True, inline="always")
+@njit(fastmath=_FM, cache=True, nogil=True, inline="always")
 def _chunk(t, t0, i0, i1, A, Br, Bi, RT, spec, RS, B0, dgS, out, keep, keep_on):
     """Reverse sweeps for the paths [i0, i1): adds sum_paths Re nu_tau[0] (tau = t0..t) to out[tau], the spectral
     column to out[t + 1] (t0 = 0 only), and with ``keep_on`` stores nu_tau[0] per path in keep[0/1, tau - t0]."""
@@ -121,14 +124,14 @@ def _chunk(t, t0, i0, i1, A, Br, Bi, RT, spec, RS, B0, dgS, out, keep, keep_on):
             out[t + 1] += sm
 
 
-@njit(parallel=True, fastmath=True, cache=True)
+@njit(parallel=True, fastmath=_FM, cache=True)
 def _par(t, t0, A, Br, Bi, RT, spec, RS, B0, dgS, M, parts, keep, keep_on):
     for c in prange(parts.shape[0]):
         i0 = c * CHUNK
         _chunk(t, t0, i0, min(M, i0 + CHUNK), A, Br, Bi, RT, spec, RS, B0, dgS, parts[c], keep, keep_on)
 
 
-@njit(nogil=True, fastmath=True, cache=True)
+@njit(nogil=True, fastmath=_FM, cache=True)
 def _ser(t, t0, A, Br, Bi, RT, spec, RS, B0, dgS, M, parts, keep, keep_on):
     for c in range(parts.shape[0]):
         i0 = c * CHUNK
