@@ -45,36 +45,12 @@ def problem(name: str) -> Problem:
     return Problem(field="complex", model="phase-retrieval", preprocess="lal", steps=STEPS, **CASES[name])
 
 
-def run(name: str, dim: int, seeds: int, seed: int) -> dict:
+def _simulate(p: Problem, dim: int, seeds: int, seed: int, what: str, at) -> dict:
+    """One stored entry: the simulation of ``p`` with its provenance; ``at(array)`` picks the stored values."""
     t0 = time.perf_counter()
-    sim = sidmft.simulate(problem(name), dim, seeds=seeds, seed=seed, spectral=SpectralInitSettings(t_floor=T_FLOOR))
-    if not sim.success:
-        raise SystemExit(f"simulation failed for {name} at d = {dim}: {sim.message}")
-    return dict(
-        problem=problem(name).to_dict(),
-        dim=dim,
-        seeds=seeds,
-        first_seed=seed,
-        t_floor=T_FLOOR,
-        sidmft_version=sidmft.__version__,
-        seconds=round(time.perf_counter() - t0, 1),
-        observables={
-            k: {"mean": [float(sim.mean(k)[t]) for t in TIMES], "se": [float(sim.se(k)[t]) for t in TIMES]}
-            for k in OBSERVABLES
-        },
-    )
-
-
-#: the long run against the fixed point: the intensity case, LONG_STEPS steps, the last step stored
-LONG_CASE, LONG_STEPS = "intensity/alpha=4,lam=0.2,eta=0.15", 300
-
-
-def run_long(dim: int, seeds: int, seed: int) -> dict:
-    t0 = time.perf_counter()
-    p = problem(LONG_CASE).replace(steps=LONG_STEPS)
     sim = sidmft.simulate(p, dim, seeds=seeds, seed=seed, spectral=SpectralInitSettings(t_floor=T_FLOOR))
     if not sim.success:
-        raise SystemExit(f"long simulation failed: {sim.message}")
+        raise SystemExit(f"simulation failed for {what}: {sim.message}")
     return dict(
         problem=p.to_dict(),
         dim=dim,
@@ -83,8 +59,21 @@ def run_long(dim: int, seeds: int, seed: int) -> dict:
         t_floor=T_FLOOR,
         sidmft_version=sidmft.__version__,
         seconds=round(time.perf_counter() - t0, 1),
-        observables={k: {"mean": float(sim.mean(k)[-1]), "se": float(sim.se(k)[-1])} for k in OBSERVABLES},
+        observables={k: {"mean": at(sim.mean(k)), "se": at(sim.se(k))} for k in OBSERVABLES},
     )
+
+
+def run(name: str, dim: int, seeds: int, seed: int) -> dict:
+    return _simulate(problem(name), dim, seeds, seed, f"{name} at d = {dim}", lambda v: [float(v[t]) for t in TIMES])
+
+
+#: the long run against the fixed point: the intensity case, LONG_STEPS steps, the last step stored
+LONG_CASE, LONG_STEPS = "intensity/alpha=4,lam=0.2,eta=0.15", 300
+
+
+def run_long(dim: int, seeds: int, seed: int) -> dict:
+    p = problem(LONG_CASE).replace(steps=LONG_STEPS)
+    return _simulate(p, dim, seeds, seed, "the long run", lambda v: float(v[-1]))
 
 
 def main() -> None:

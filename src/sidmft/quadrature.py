@@ -42,6 +42,7 @@ Public API
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -291,16 +292,7 @@ def _noisy_joint_rule(model, y_breaks: tuple, quad: QuadSpec, field: str) -> Joi
     """:func:`joint_rule` of an additive model with noise (iterated rule, see the module docstring)."""
     sig = model.noise
     # outer z rule: split at the kinks of g (the eps-integrated integrand is smooth elsewhere)
-    outer = QuadSpec(
-        n=quad.n,
-        levels=max(quad.levels // 2, 2),
-        ratio=quad.ratio,
-        n_core=quad.n_core,
-        L=quad.L,
-        n_noise=quad.n_noise,
-        nz_noise=quad.nz_noise,
-        zwidth=quad.zwidth,
-    )
+    outer = dataclasses.replace(quad, levels=max(quad.levels // 2, 2))
     z, wz = index_rule(z_breakpoints(model, y_breaks, quad.L), outer, field)
     g = np.asarray(model.link(z), dtype=float)
     if not y_breaks:
