@@ -16,8 +16,7 @@ Each (path, tau, s) costs four multiply-adds (the real sweep one).  The sums ove
 (a block tau = lo..hi): the part s > hi is one register-blocked product per component (the real sweep's
 micro-kernel :func:`._generated.lanes.micro_f64`, 4 rows x 16 lanes, so each load of nu_s serves four rows), and
 the triangle s = tau + 1..hi inside the block follows row by row.  The sweep works in float64 whatever the
-storage precision: measured with one thread at T = 50, it is 2.1x faster than one row at a time with float32
-storage and 1.65x faster with float64, and the float32 micro-kernel (32 lanes) brought nothing more.  With a
+storage precision (whole-run timings against the real DMFT: ``python benchmarks/bench_dmft.py --complex``).  With a
 window ``t0`` the sweep stops at tau = t0 (exact for tau >= t0: nu_tau depends on nu_s, s > tau, only) and can
 keep each path's nu_tau[0] (the hybrid estimator, :mod:`._complex`).
 
