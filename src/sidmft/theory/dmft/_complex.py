@@ -23,8 +23,9 @@ import math
 import numpy as np
 from scipy.linalg import solve_triangular
 
-from ._complex_kernels import complex_responses
+from ._complex_kernels import complex_responses, memory_sum
 from ._core import BatchSolver, normal_scores
+from ._hybrid import _fields_par, _fields_ser, _rows
 from ._input import LinearStart, SpectralStart
 from ._method import probe_grad_norm
 
@@ -37,23 +38,32 @@ class _Probe:
     """The hybrid estimator's tangent (docs/theory.md §4.3 carried to complex fields): per path the pair
     (X^s, Y^s) along random real directions v_s = +-1 plus the spectral source, X^s = v_s + source_s +
     sum_{tau<s} R(s, tau) P0^tau, Y^s = sum_{tau<s} R(s, tau) P1^tau, with (P0, P1)^tau = D_tau (X, Y)^tau; its
-    probe mean against v_p gives the responses to the columns older than the window."""
+    probe mean against v_p gives the responses to the columns older than the window.
 
-    def __init__(self, rng, n_steps: int, M: int, spectral: bool):
-        self.V = (rng.integers(0, 2, size=(n_steps + 1, M), dtype=np.int8) * 2 - 1).astype(np.float64)
+    Stored as real rows of two blocks (Re | Im, Mp columns each), so that the field of the real parts and the
+    imaginary parts and the tangent X run in the real estimator's one-pass field kernel."""
+
+    def __init__(self, rng, n_steps: int, M: int, Mp: int, dtype, spectral: bool, B0):
+        self.V = np.zeros((n_steps + 1, 2 * Mp), dtype=np.int8)  # the imaginary block stays 0
+        self.V[:, :M] = rng.integers(0, 2, size=(n_steps + 1, M), dtype=np.int8) * 2 - 1
         if spectral:
-            self.V[0] = 0.0  # r^0 has no input of its own
-        self.P0 = np.zeros((n_steps + 1, M), dtype=complex)
-        self.P1 = np.zeros((n_steps + 1, M), dtype=complex)
+            self.V[0] = 0  # r^0 has no input of its own
+        self.P0 = np.zeros((n_steps + 1, 2 * Mp), dtype=dtype)
+        self.P1 = np.zeros((n_steps + 1, 2 * Mp), dtype=dtype)
+        self.tan = np.zeros(4 * Mp)  # Re X, Im X, Re Y, Im Y at the current step
+        if spectral:
+            self.tan[:M] = B0[:M]  # X^0 = d r^0 / d w^S
+        self.psi = np.zeros(2 * Mp)
+        self.M, self.Mp = M, Mp
 
-    def tangent(self, t: int, mem: np.ndarray, source) -> tuple:
-        X = self.V[t] + source + (mem @ self.P0[:t] if t else 0.0)
-        Y = mem @ self.P1[:t] if t else np.zeros(self.V.shape[1], dtype=complex)
-        return X, Y
-
-    def record(self, t: int, a, b, X, Y) -> None:
-        self.P0[t] = a * X + b * Y
-        self.P1[t] = np.conj(b) * X + a * Y
+    def record(self, t: int, a, br, bi) -> None:
+        """(P0, P1)^t = D_t (X, Y)^t (a, br, bi: the path's dg/dr and dg/d r-bar at step t)."""
+        M, Mp, tan = self.M, self.Mp, self.tan
+        xr, xi, yr, yi = tan[:M], tan[Mp : Mp + M], tan[2 * Mp : 2 * Mp + M], tan[3 * Mp : 3 * Mp + M]
+        self.P0[t, :M] = a * xr + br * yr - bi * yi
+        self.P0[t, Mp : Mp + M] = a * xi + br * yi + bi * yr
+        self.P1[t, :M] = br * xr + bi * xi + a * yr
+        self.P1[t, Mp : Mp + M] = br * xi - bi * xr + a * yi
 
 
 class ComplexBatchSolver(BatchSolver):
@@ -73,11 +83,13 @@ class ComplexBatchSolver(BatchSolver):
         return Xi[0][k] + 1j * Xi[1][k]
 
     def _keep_scores(self, Xi):
-        Xr, Xim = Xi
-        if self.dtype != np.float64:
-            Xr, Xim = Xr.astype(self.dtype), Xim.astype(self.dtype)
-        self.Xr, self.Xim = Xr, Xim
-        return Xi
+        """The scores in the history dtype as one real array of two blocks (Re | Im, n_padded columns each), so
+        that one call of the real field kernel gives both parts of the field; Xr, Xim are views."""
+        M, Mp = self.n_paths, self.n_padded
+        Xs = np.zeros((Xi[0].shape[0], 2 * Mp), dtype=self.dtype)
+        Xs[:, :M], Xs[:, Mp : Mp + M] = Xi
+        self.Xr, self.Xim = Xs[:, :M], Xs[:, Mp : Mp + M]
+        return Xs
 
     def _allocate(self, n_steps: int, z: np.ndarray) -> None:
         super()._allocate(n_steps, np.real(z))
@@ -85,7 +97,16 @@ class ComplexBatchSolver(BatchSolver):
             n = n_steps + 2
             self.Sig[n:, n:] *= 2.0
         self.zc = z
-        self.Gi = np.zeros_like(self.G)  # self.G holds the real parts
+        M, Mp = self.n_paths, self.n_padded
+        # g as one real array of two blocks (Re | Im); self.G and self.Gi are views
+        self.Gs = np.zeros((n_steps + 1, 2 * Mp), dtype=self.dtype)
+        self.G, self.Gi = self.Gs[:, :Mp], self.Gs[:, Mp:]
+        self.zs = np.zeros(2 * Mp)
+        self.zs[:M], self.zs[Mp : Mp + M] = z.real, z.imag
+        self.gSs: np.ndarray | None = None  # g^S (or g^L) in the two blocks
+        self.dgSs: np.ndarray | None = None  # the tangent's spectral source d g^S / d w^S (real: first block)
+        self.nopsi = np.zeros(2 * Mp)
+        self.probe: _Probe | None = None  # the hybrid estimator's state (made after the start)
         shape = (n_steps + 1, self.n_padded)
         self.A = np.zeros(shape, dtype=self.dtype)  # dg/dr (real) and dg/d r-bar (complex), per step and path
         self.Bre = np.zeros(shape, dtype=self.dtype)
@@ -113,26 +134,62 @@ class ComplexBatchSolver(BatchSolver):
             u = np.where(ninf, 0.0, wS / np.where(ninf, 1.0, den))
             B0 = np.where(ninf, 0.0, kap / np.where(ninf, 1.0, den))
         gS = dgS * wS
-        pad = np.zeros(self.n_padded - self.n_paths)
-        self.gS, self.gSi = np.concatenate([gS.real, pad]), np.concatenate([gS.imag, pad])
-        self.dgS, self.B0 = np.concatenate([dgS, pad]), np.concatenate([B0, pad])
+        M, Mp = self.n_paths, self.n_padded
+        self.gSs, self.dgSs = np.zeros(2 * Mp), np.zeros(2 * Mp)
+        self.gSs[:M], self.gSs[Mp : Mp + M], self.dgSs[:M] = gS.real, gS.imag, dgS
+        self.gS, self.gSi = self.gSs[:Mp], self.gSs[Mp:]
+        self.dgS, self.B0 = self.dgSs[:Mp], np.concatenate([B0, np.zeros(Mp - M)])
         return kap * u
 
     def _start_linear(self, y):
         super()._start_linear(y)  # g^L = T(y) is real
-        assert isinstance(self.inp.start, LinearStart)
-        self.gSi = None
+        assert isinstance(self.inp.start, LinearStart) and self.gS is not None
+        self.gSs = np.concatenate([self.gS, np.zeros(self.n_padded)])
+        self.gS, self.gSi = self.gSs[: self.n_padded], None
 
     # ------------------------------------------------------------------ one step
-    def _field(self, t, Xi):
+    def _field(self, t, Xs):
+        """r^t for all paths: the real field kernel on the two blocks (Re | Im) at once; with the hybrid estimator
+        the same pass carries the tangent X (then Y = the memory sum of P1)."""
         j = t + 1
         self._add_chol_row(j)
         Lrow, mem = self.Lc[j, : j + 1], self.Rp[t, 1 : t + 1]
         s0 = self.Rp[t, 0] if self.gS is not None else 0.0
-        Xr, Xim = Xi
-        re = self.kernel.field(Lrow, Xr, mem, self.G, s0, self.gS, t)
-        im = self.kernel.field(Lrow, Xim, mem, self.Gi, s0 if self.gSi is not None else 0.0, self.gSi, t)
-        return re + 1j * im
+        M, Mp = self.n_paths, self.n_padded
+        if self.probe is None:
+            rs = self.kernel.field(Lrow, Xs, mem, self.Gs, s0, self.gSs, t)
+            return rs[:M] + 1j * rs[Mp : Mp + M]
+        pr, serial = self.probe, self.kernel.serial
+        rs = np.empty(2 * Mp)
+        lidx = np.flatnonzero(Lrow)  # degenerate inputs have exactly zero coefficients
+        lrow = np.ascontiguousarray(Lrow[lidx], dtype=np.float64)
+        mem = np.ascontiguousarray(mem, dtype=np.float64)
+        dummy = np.zeros(1)
+        gS = self.gSs if self.gSs is not None else dummy
+        dgS = self.dgSs if self.dgSs is not None and self.spectral else dummy
+        f = _fields_ser if serial else _fields_par
+        past = np.arange(t)
+        f(
+            t,
+            lrow,
+            lidx,
+            Xs,
+            mem,
+            past,
+            self.Gs,
+            float(s0),
+            gS,
+            pr.P0,
+            pr.V,
+            dgS,
+            self.spectral,
+            self.gSs is not None,
+            self.dtype == np.float32,
+            rs,
+            pr.tan[: 2 * Mp],
+        )
+        memory_sum(mem, pr.P1, t, serial, pr.tan[2 * Mp :])
+        return rs[:M] + 1j * rs[Mp : Mp + M]
 
     def _sample_side(self, t, y, r):
         loss, M = self.inp.loss, self.n_paths
@@ -169,59 +226,49 @@ class ComplexBatchSolver(BatchSolver):
         self.rx = r.copy() if t == 0 else (r - b * self.rx) / a
         return self.rx
 
-    def _source(self, t: int):
-        """The spectral source of the tangent at step t: d r^0/d w^S, then R(t, S) dg^S/dw^S (0 without)."""
-        if not self.spectral:
-            return 0.0
-        M = self.n_paths
-        assert self.B0 is not None and self.dgS is not None  # set with the spectral source
-        return self.B0[:M] if t == 0 else self.Rp[t, 0] * self.dgS[:M]
-
     def _make_hybrid(self, n_steps: int):
-        self.probe = _Probe(self.rng, n_steps, self.n_paths, self.spectral)
+        self.probe = _Probe(self.rng, n_steps, self.n_paths, self.n_padded, self.dtype, self.spectral, self.B0)
         return None  # the real estimator's state is not used
 
-    def _hybrid(self, t, a, b):
-        """resp (as the pathwise kernel's) by the exact window and the probe tangent for the older columns."""
-        M, W = self.n_paths, self.inp.window
-        t0 = max(t - W, 0)
-        keep = np.empty((2, t - t0 + 1, M))
-        resp = complex_responses(t, self.A, self.Bre, self.Bim, self.RpT, None, M, self.kernel.serial, t0, keep)
-        nu0 = keep[0] + 1j * keep[1]
-        X, Y = self.probe.tangent(t, self.Rp[t, 1 : t + 1], self._source(t))
-        V = self.probe.V
-        chi = a * X + b * Y - np.einsum("ij,ij->j", nu0, V[t0 : t + 1])
-        psi = chi
-        if self.spectral:
-            resp[t + 1] = float(np.mean(chi.real))
-            psi = chi - sum(nu0[k - t0] * self._source(k) for k in range(t0, t + 1))
-        if t0:
-            resp[:t0] = V[:t0] @ psi.real / M
-        self.probe.record(t, a, b, X, Y)
-        return resp
+    def _rows(self, t, t0, V, psi):
+        """(old, gram): sums over paths of v_k psi (k < t0), then the Gram row Re E[g^t conj g^k] (k <= t), E[g^t
+        conj g^S] and Re E[conj(z) g^t] -- the real estimator's row kernel on the two blocks (fixed order)."""
+        old, gram = np.zeros(t + 2), np.zeros(t + 3)
+        has_gs = self.gSs is not None
+        gS = self.gSs if has_gs else np.zeros(1)
+        _rows(t, t0, self.Gs, V, psi, gS, self.zs, has_gs, old, gram)
+        return old, gram
+
+    def _responses(self, t):
+        """Row t of R_g's columns by the chosen estimator: resp[tau] (tau = 0..t; the input entering r^tau) and
+        resp[t + 1] (the spectral column); also the Gram sums (:meth:`_rows`)."""
+        M, serial = self.n_paths, self.kernel.serial
+        spec = (self.B0, self.dgS) if self.spectral else None
+        if self.probe is None:
+            resp = complex_responses(t, self.A, self.Bre, self.Bim, self.RpT, spec, M, serial)
+            return resp, self._rows(t, 0, np.zeros((1, 1), dtype=np.int8), self.nopsi)[1]
+        pr = self.probe
+        t0 = max(t - self.inp.window, 0)
+        resp = complex_responses(t, self.A, self.Bre, self.Bim, self.RpT, spec, M, serial, t0, (pr.V, pr.tan, pr.psi))
+        old, gram = self._rows(t, t0, pr.V, pr.psi)
+        resp[:t0] = old[:t0] / M
+        a = self.A[t, :M].astype(np.float64)
+        pr.record(t, a, self.Bre[t, :M].astype(np.float64), self.Bim[t, :M].astype(np.float64))
+        return resp, gram
 
     def _closure(self, t, g, z):
         M, Rg = self.n_paths, self.Rg
-        if self.responses == "hybrid":
-            a = self.A[t, :M].astype(np.float64)
-            b = self.Bre[t, :M].astype(np.float64) + 1j * self.Bim[t, :M].astype(np.float64)
-            resp = self._hybrid(t, a, b)
-            if self.spectral:
-                Rg[t, 1] = resp[-1]
-                Rg[t, 2 : t + 2] = resp[1 : t + 1]
-            else:
-                Rg[t, 1 : t + 2] = resp[: t + 1]
-        elif self.responses == "pathwise":
-            spec = (self.B0[:M], self.dgS[:M]) if self.spectral else None
-            resp = complex_responses(t, self.A, self.Bre, self.Bim, self.RpT, spec, M, self.kernel.serial)
-            if self.spectral:
-                Rg[t, 1] = resp[-1]
-                Rg[t, 2 : t + 2] = resp[1 : t + 1]
-            else:
-                Rg[t, 1 : t + 2] = resp[: t + 1]
-        else:
+        if self.responses == "ibp":
             Rg[t, 1 : t + 2] = self.ibp_vector(g, slice(0, M), t + 2)[1:]
-        self._close_row(t, self.z_mean(g, slice(0, M)), self.gram_vector(g, slice(0, M), t))
+            gram = self._rows(t, 0, np.zeros((1, 1), dtype=np.int8), self.nopsi)[1]
+        else:
+            resp, gram = self._responses(t)
+            if self.spectral:
+                Rg[t, 1] = resp[-1]
+                Rg[t, 2 : t + 2] = resp[1 : t + 1]
+            else:
+                Rg[t, 1 : t + 2] = resp[: t + 1]
+        self._close_row(t, gram[t + 2] / M, gram[: t + 2] / M)
 
     # ------------------------------------------------------------------ averages over paths (real parts)
     def ibp_vector(self, phi, sel, n_inputs):

@@ -17,11 +17,13 @@ Each (path, tau, s) costs four multiply-adds (the real sweep one).  The sums ove
 micro-kernel :func:`._generated.lanes.micro_f64`, 4 rows x 16 lanes, so each load of nu_s serves four rows), and
 the triangle s = tau + 1..hi inside the block follows row by row.  The sweep works in float64 whatever the
 storage precision (whole-run timings against the real DMFT: ``python benchmarks/bench_dmft.py --complex``).  With a
-window ``t0`` the sweep stops at tau = t0 (exact for tau >= t0: nu_tau depends on nu_s, s > tau, only) and can
-keep each path's nu_tau[0] (the hybrid estimator, :mod:`._complex`).
+window ``t0`` the sweep stops at tau = t0 (exact for tau >= t0: nu_tau depends on nu_s, s > tau, only), and the
+same pass gives each path's probe part for the hybrid estimator (:func:`_probe_part`, :mod:`._complex`).
 
 Paths are processed in fixed chunks of :data:`CHUNK` (lanes of :data:`LANES`), each chunk's sums stored in its
-own row and added in chunk order, so results do not depend on the thread count.
+own row and added in chunk order, so results do not depend on the thread count.  Every lane is computed (no
+branch in the lane loops, which lets LLVM vectorise them): the per-path arrays are padded to a multiple of
+:data:`LANES` with zeros, which add nothing.
 """
 
 from __future__ import annotations
@@ -30,8 +32,11 @@ import numpy as np
 from numba import njit, prange
 
 from ._generated.lanes import TAU_BLOCK, micro_f64
+from ._hybrid import CHUNK as HCHUNK
+from ._hybrid import _acc
+from ._kernels import _numba_lock, _slp_flags
 
-__all__ = ["complex_responses", "CHUNK", "LANES"]
+__all__ = ["complex_responses", "memory_sum", "CHUNK", "LANES"]
 
 CHUNK = 512
 #: paths per lane group (the stride of micro_f64)
@@ -46,12 +51,9 @@ def _apply_d(A, Br, Bi, tau, l0, nl, x, N):
     """nu_tau = (x0, x1) D_tau on the lanes: nu0 = a x0 + conj(b) x1, nu1 = b x0 + a x1 (x[c] and N[c]: the
     components Re nu0, Im nu0, Re nu1, Im nu1)."""
     b = tau * LANES
-    for ll in range(LANES):
-        if ll < nl:
-            i = l0 + ll
-            a, br, bi = np.float64(A[tau, i]), np.float64(Br[tau, i]), np.float64(Bi[tau, i])
-        else:
-            a = br = bi = 0.0
+    for ll in range(LANES):  # every lane: the padding paths have a = b = 0
+        i = l0 + ll
+        a, br, bi = np.float64(A[tau, i]), np.float64(Br[tau, i]), np.float64(Bi[tau, i])
         x0r, x0i, x1r, x1i = x[0, ll], x[1, ll], x[2, ll], x[3, ll]
         N[0, b + ll] = a * x0r + br * x1r + bi * x1i
         N[1, b + ll] = a * x0i + br * x1i - bi * x1r
@@ -63,12 +65,11 @@ def _apply_d(A, Br, Bi, tau, l0, nl, x, N):
 def _sweep(t, t0, l0, nl, A, Br, Bi, RT, N, acc, x):
     """N[c, tau * LANES + lane] = component c of nu_tau for tau = t..t0 on the lanes [l0, l0 + nl)."""
     b = t * LANES
-    for ll in range(LANES):
-        live = ll < nl
-        N[0, b + ll] = A[t, l0 + ll] if live else 0.0
+    for ll in range(LANES):  # every lane: the padding paths have a = b = 0
+        N[0, b + ll] = A[t, l0 + ll]
         N[1, b + ll] = 0.0
-        N[2, b + ll] = Br[t, l0 + ll] if live else 0.0
-        N[3, b + ll] = Bi[t, l0 + ll] if live else 0.0
+        N[2, b + ll] = Br[t, l0 + ll]
+        N[3, b + ll] = Bi[t, l0 + ll]
     hi = t - 1
     while hi >= t0:
         lo = hi - (TAU_BLOCK - 1)
@@ -94,12 +95,46 @@ def _sweep(t, t0, l0, nl, A, Br, Bi, RT, N, acc, x):
 
 
 @njit(fastmath=_FM, cache=True, nogil=True, inline="always")
-def _chunk(t, t0, i0, i1, A, Br, Bi, RT, spec, RS, B0, dgS, out, keep, keep_on):
-    """Reverse sweeps for the paths [i0, i1): adds sum_paths Re nu_tau[0] (tau = t0..t) to out[tau], the spectral
-    column to out[t + 1] (t0 = 0 only), and with ``keep_on`` stores nu_tau[0] per path in keep[0/1, tau - t0]."""
+def _probe_part(t, t0, l0, nl, A, Br, Bi, N, V, RS, B0, dgS, spec, tan, Mp, out, psi, chi):
+    """The hybrid estimator's probe part on the lanes (docs/theory.md §4.3 with complex fields): with the tangent
+    pair (X, Y) of the path (``tan``: Re X, Im X, Re Y, Im Y stacked, blocks of Mp), chi = Re(a_t X + b_t Y) minus
+    the window's probe part sum_{tau >= t0} Re(nu_tau[0]) v_tau; with a spectral seed out[t + 1] += chi (its probe
+    mean is R_g(t, S)) and psi = chi minus the window's source part (the probe part of the older columns)."""
+    for ll in range(LANES):  # every lane: the padding paths have a = b = 0 and a zero tangent
+        i = l0 + ll
+        a, br, bi = np.float64(A[t, i]), np.float64(Br[t, i]), np.float64(Bi[t, i])
+        chi[ll] = a * tan[i] + br * tan[2 * Mp + i] - bi * tan[3 * Mp + i]
+    for tau in range(t0, t + 1):
+        b = tau * LANES
+        for ll in range(LANES):
+            chi[ll] -= N[0, b + ll] * V[tau, l0 + ll]
+    if spec:
+        sm = 0.0
+        for ll in range(nl):
+            sm += chi[ll]
+        out[t + 1] += sm
+        for tau in range(t0, t + 1):
+            b = tau * LANES
+            if tau == 0:
+                for ll in range(LANES):
+                    chi[ll] -= N[0, ll] * B0[l0 + ll]
+            else:
+                rs = RS[tau]
+                for ll in range(LANES):
+                    chi[ll] -= N[0, b + ll] * (rs * dgS[l0 + ll])
+    for ll in range(nl):
+        psi[l0 + ll] = chi[ll]
+
+
+@njit(fastmath=_FM, cache=True, nogil=True, inline="always")
+def _chunk(t, t0, i0, i1, A, Br, Bi, RT, spec, RS, B0, dgS, out, hyb, V, tan, Mp, psi):
+    """Reverse sweeps for the paths [i0, i1): adds sum_paths Re nu_tau[0] (tau = t0..t) to out[tau]; then either
+    (``hyb``) the probe part (:func:`_probe_part`) or, t0 = 0 with a spectral seed, the exact spectral column
+    sum_tau Re nu_tau[0] source_tau to out[t + 1]."""
     N = np.zeros((4, (t + 1) * LANES))
     acc = np.zeros((4, TAU_BLOCK * LANES))
     x = np.zeros((4, LANES))
+    chi = np.zeros(LANES)
     for l0 in range(i0, i1, LANES):
         nl = min(LANES, i1 - l0)
         _sweep(t, t0, l0, nl, A, Br, Bi, RT, N, acc, x)
@@ -109,11 +144,9 @@ def _chunk(t, t0, i0, i1, A, Br, Bi, RT, spec, RS, B0, dgS, out, keep, keep_on):
             for ll in range(nl):
                 sm += N[0, b + ll]
             out[tau] += sm
-            if keep_on:
-                for ll in range(nl):
-                    keep[0, tau - t0, l0 + ll] = N[0, b + ll]
-                    keep[1, tau - t0, l0 + ll] = N[1, b + ll]
-        if spec and t0 == 0:
+        if hyb:
+            _probe_part(t, t0, l0, nl, A, Br, Bi, N, V, RS, B0, dgS, spec, tan, Mp, out, psi, chi)
+        elif spec and t0 == 0:
             sm = 0.0
             for ll in range(nl):
                 i = l0 + ll
@@ -124,48 +157,87 @@ def _chunk(t, t0, i0, i1, A, Br, Bi, RT, spec, RS, B0, dgS, out, keep, keep_on):
 
 
 @njit(parallel=True, fastmath=_FM, cache=True)
-def _par(t, t0, A, Br, Bi, RT, spec, RS, B0, dgS, M, parts, keep, keep_on):
+def _par(t, t0, A, Br, Bi, RT, spec, RS, B0, dgS, M, parts, hyb, V, tan, Mp, psi):
     for c in prange(parts.shape[0]):
         i0 = c * CHUNK
-        _chunk(t, t0, i0, min(M, i0 + CHUNK), A, Br, Bi, RT, spec, RS, B0, dgS, parts[c], keep, keep_on)
+        _chunk(t, t0, i0, min(M, i0 + CHUNK), A, Br, Bi, RT, spec, RS, B0, dgS, parts[c], hyb, V, tan, Mp, psi)
 
 
 @njit(nogil=True, fastmath=_FM, cache=True)
-def _ser(t, t0, A, Br, Bi, RT, spec, RS, B0, dgS, M, parts, keep, keep_on):
+def _ser(t, t0, A, Br, Bi, RT, spec, RS, B0, dgS, M, parts, hyb, V, tan, Mp, psi):
     for c in range(parts.shape[0]):
         i0 = c * CHUNK
-        _chunk(t, t0, i0, min(M, i0 + CHUNK), A, Br, Bi, RT, spec, RS, B0, dgS, parts[c], keep, keep_on)
+        _chunk(t, t0, i0, min(M, i0 + CHUNK), A, Br, Bi, RT, spec, RS, B0, dgS, parts[c], hyb, V, tan, Mp, psi)
 
 
-def complex_responses(t, A, Br, Bi, RT, spectral, n_paths, serial=False, t0=0, keep=None) -> np.ndarray:
-    """resp[tau] = E[Re nu_tau[0]] (tau = t0..t; 0 below t0) and resp[t + 1] = R_g(t, S) (t0 = 0 with a spectral seed;
-    else 0).
+def complex_responses(t, A, Br, Bi, RT, spectral, n_paths, serial=False, t0=0, probe=None) -> np.ndarray:
+    """resp[tau] = E[Re nu_tau[0]] (tau = t0..t; 0 below t0) and resp[t + 1] = R_g(t, S) (with a spectral seed:
+    exact for t0 = 0 without ``probe``, else the probe mean of chi; 0 without a spectral seed).
 
     ``A``, ``Br``, ``Bi``: (>= t + 1, M) histories (float32 or float64 storage; the sweep runs in float64) of a = dg/dr
     and b = dg/d r-bar (real, imaginary parts); ``RT[k, s]`` = R(s, k) the memory of the read points (row 0:
-    R(s, S)); ``spectral``: None or (B0, dgS), the per-path d r^0 / d w^S and d g^S / d w^S; ``keep``: None, or a
-    float64 array (2, >= t - t0 + 1, M) that receives the per-path Re and Im of nu_tau[0], tau = t0..t; means over
-    the ``n_paths`` paths."""
+    R(s, S)); ``spectral``: None or (B0, dgS), the per-path d r^0 / d w^S and d g^S / d w^S; ``probe``: None, or
+    the hybrid estimator's (V, tan, psi): the probe signs V (int8, >= t + 1 rows, >= M columns), the tangent pair
+    ``tan`` (float64, Re X, Im X, Re Y, Im Y in blocks of Mp = len(tan) // 4) and the float64 output ``psi`` (>= M)
+    that receives each path's probe part of the older columns (:func:`_probe_part`); means over the ``n_paths``
+    paths."""
     M = int(n_paths)
+    if A.shape[1] % LANES or A.shape[1] < M:
+        raise ValueError(f"path arrays must be padded to a multiple of {LANES} columns (>= n_paths = {M})")
     parts = np.zeros((-(-M // CHUNK), t + 2))
     spec = spectral is not None
     dummy = np.zeros(1)
     B0, dgS = spectral if spec else (dummy, dummy)
     RS = np.ascontiguousarray(RT[0, : t + 1], dtype=np.float64)
-    keep_on = keep is not None
-    kp = keep if keep_on else np.zeros((2, 1, 1))
+    hyb = probe is not None
+    V, tan, psi = probe if hyb else (np.zeros((1, 1), dtype=np.int8), dummy, dummy)
     f = _ser if serial else _par
-    args = (t, int(t0), A, Br, Bi, np.ascontiguousarray(RT, dtype=np.float64), spec, RS, B0, dgS, M, parts, kp, keep_on)
+    RT64 = np.ascontiguousarray(RT, dtype=np.float64)
+    args = (t, int(t0), A, Br, Bi, RT64, spec, RS, B0, dgS, M, parts, hyb, V, tan, tan.shape[0] // 4, psi)
     key = (serial, A.dtype.name)
-    if key not in _COMPILED:  # compile (or load numba's cache) with the SLP vectoriser on, the loop vectoriser off
-        from ._kernels import _slp_flags
-
-        with _slp_flags():
+    if key not in _COMPILED:  # compile (or load numba's cache) with both LLVM vectorisers on (no reassociation)
+        with _slp_flags(loop=True):
             f(*args)
         _COMPILED.add(key)
     else:
         f(*args)
     return parts.sum(axis=0) / M
+
+
+@njit(fastmath=True, cache=True, nogil=True, inline="always")
+def _mem_chunk(c, mem, past, P, f32, out):
+    a = c * HCHUNK
+    b = min(P.shape[1], a + HCHUNK)
+    for i in range(a, b):
+        out[i] = 0.0
+    _acc(out, P, mem, past, a, b, f32)
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def _mem_par(mem, past, P, f32, out):
+    for c in prange((P.shape[1] + HCHUNK - 1) // HCHUNK):
+        _mem_chunk(c, mem, past, P, f32, out)
+
+
+@njit(nogil=True, fastmath=True, cache=True)
+def _mem_ser(mem, past, P, f32, out):
+    for c in range((P.shape[1] + HCHUNK - 1) // HCHUNK):
+        _mem_chunk(c, mem, past, P, f32, out)
+
+
+def memory_sum(mem, P, t, serial, out) -> np.ndarray:
+    """out = sum_{tau < t} mem[tau] P[tau] (float64 out; P a (time, columns) history, the hybrid field kernel's
+    fixed-order accumulation :func:`._hybrid._acc`, so the result does not depend on the thread count)."""
+    f = _mem_ser if serial else _mem_par
+    args = (np.ascontiguousarray(mem, dtype=np.float64), np.arange(t), P, P.dtype == np.float32, out)
+    key = ("mem", serial, P.dtype.name)
+    if key not in _COMPILED:
+        with _numba_lock:  # default compiler flags (no _slp_flags in another thread meanwhile)
+            f(*args)
+        _COMPILED.add(key)
+    else:
+        f(*args)
+    return out
 
 
 _COMPILED: set = set()
