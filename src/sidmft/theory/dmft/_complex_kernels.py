@@ -15,8 +15,10 @@ sources are B0 at tau = 0 and R(tau, S) dgS at tau >= 1, so R_g(t, S) = E[sum_ta
 Each (path, tau, s) costs four multiply-adds (the real sweep one).  The sums over s run four rows tau at a time
 (a block tau = lo..hi): the part s > hi is one register-blocked product per component (the real sweep's
 micro-kernel :func:`._generated.lanes.micro_f64`, 4 rows x 16 lanes, so each load of nu_s serves four rows), and
-the triangle s = tau + 1..hi inside the block follows row by row.  The sweep works in float64 whatever the
-storage precision (whole-run timings against the real DMFT: ``python benchmarks/bench_dmft.py --complex``).  With a
+the triangle s = tau + 1..hi inside the block follows row by row, with the 2 x 2 block, in the generated
+:func:`._generated.lanes.complex_row_f64` (its 64 values in scalars, so LLVM vectorises the lanes).  The sweep works
+in float64 whatever the storage precision (whole-run timings against the real DMFT:
+``python benchmarks/bench_dmft.py --complex``).  With a
 window ``t0`` the sweep stops at tau = t0 (exact for tau >= t0: nu_tau depends on nu_s, s > tau, only), and the
 same pass gives each path's probe part for the hybrid estimator (:func:`_probe_part`, :mod:`._complex`).
 
@@ -31,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ._generated.lanes import TAU_BLOCK, micro_f64
+from ._generated.lanes import TAU_BLOCK, complex_row_f64, micro_f64
 from ._hybrid import CHUNK as HCHUNK
 from ._hybrid import _acc
 from ._kernels import _numba_lock, _slp_flags
@@ -47,23 +49,8 @@ _FM = {"nnan", "ninf", "nsz", "arcp", "contract", "afn"}
 
 
 @njit(fastmath=_FM, cache=True, nogil=True, inline="always")
-def _apply_d(A, Br, Bi, tau, l0, nl, x, N):
-    """nu_tau = (x0, x1) D_tau on the lanes: nu0 = a x0 + conj(b) x1, nu1 = b x0 + a x1 (x[c] and N[c]: the
-    components Re nu0, Im nu0, Re nu1, Im nu1)."""
-    b = tau * LANES
-    for ll in range(LANES):  # every lane: the padding paths have a = b = 0
-        i = l0 + ll
-        a, br, bi = np.float64(A[tau, i]), np.float64(Br[tau, i]), np.float64(Bi[tau, i])
-        x0r, x0i, x1r, x1i = x[0, ll], x[1, ll], x[2, ll], x[3, ll]
-        N[0, b + ll] = a * x0r + br * x1r + bi * x1i
-        N[1, b + ll] = a * x0i + br * x1i - bi * x1r
-        N[2, b + ll] = br * x0r - bi * x0i + a * x1r
-        N[3, b + ll] = br * x0i + bi * x0r + a * x1i
-
-
-@njit(fastmath=_FM, cache=True, nogil=True, inline="always")
-def _sweep(t, t0, l0, nl, A, Br, Bi, RT, N, acc, x):
-    """N[c, tau * LANES + lane] = component c of nu_tau for tau = t..t0 on the lanes [l0, l0 + nl)."""
+def _sweep(t, t0, l0, A, Br, Bi, RT, N, acc):
+    """N[c, tau * LANES + lane] = component c of nu_tau for tau = t..t0 on the lanes [l0, l0 + LANES)."""
     b = t * LANES
     for ll in range(LANES):  # every lane: the padding paths have a = b = 0
         N[0, b + ll] = A[t, l0 + ll]
@@ -80,17 +67,8 @@ def _sweep(t, t0, l0, nl, A, Br, Bi, RT, N, acc, x):
         else:
             lo = t0
         top = hi if full else t
-        for tau in range(hi, lo - 1, -1):
-            for c in range(4):
-                for ll in range(LANES):
-                    x[c, ll] = acc[c, (tau - lo) * LANES + ll] if full else 0.0
-            for s in range(tau + 1, top + 1):  # the rest: s = tau + 1..hi (full block) or ..t (partial)
-                r = RT[tau + 1, s]
-                bs = s * LANES
-                for c in range(4):
-                    for ll in range(LANES):
-                        x[c, ll] += r * N[c, bs + ll]
-            _apply_d(A, Br, Bi, tau, l0, nl, x, N)
+        for tau in range(hi, lo - 1, -1):  # the rest (s = tau + 1..top) and the 2 x 2 block, lane-explicit
+            complex_row_f64(RT, N, acc, A, Br, Bi, tau, lo, top, full, l0)
         hi = lo - 1
 
 
@@ -133,11 +111,10 @@ def _chunk(t, t0, i0, i1, A, Br, Bi, RT, spec, RS, B0, dgS, out, hyb, V, tan, Mp
     sum_tau Re nu_tau[0] source_tau to out[t + 1]."""
     N = np.zeros((4, (t + 1) * LANES))
     acc = np.zeros((4, TAU_BLOCK * LANES))
-    x = np.zeros((4, LANES))
     chi = np.zeros(LANES)
     for l0 in range(i0, i1, LANES):
         nl = min(LANES, i1 - l0)
-        _sweep(t, t0, l0, nl, A, Br, Bi, RT, N, acc, x)
+        _sweep(t, t0, l0, A, Br, Bi, RT, N, acc)
         for tau in range(t0, t + 1):
             sm = 0.0
             b = tau * LANES

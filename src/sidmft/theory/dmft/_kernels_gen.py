@@ -105,6 +105,35 @@ def _gen_spec_dot(sfx: str, L: int) -> list[str]:
     return out
 
 
+def _gen_complex_row(L: int = LANES_BY_DTYPE["f64"]) -> list[str]:
+    """One row tau of the complex sweep (:mod:`sidmft.theory.dmft._complex_kernels`) on L lanes, float64: the four
+    components of X = acc (full block) + sum_{tau < s <= top} R(s, tau) nu_s kept as explicit scalars, then
+    nu_tau = (X0, X1) D_tau stored, so LLVM's SLP vectoriser packs the lanes (with an array in between it could not
+    tell the loads from the stores)."""
+    doc = "N[c, tau * L + l] = component c of nu_tau = (X0, X1) D_tau on the lanes l0..l0 + L (see the generator)."
+    out = _header("complex_row", "f64", "RT, N, acc, A, Br, Bi, tau, lo, top, full, l0", doc).copy()
+    out.append(f"{_I}if full:")
+    out += [f"{_I * 2}p{c}_{l} = acc[{c}, (tau - lo) * {L} + {l}]" for c in range(4) for l in range(L)]
+    out.append(f"{_I}else:")
+    out += [f"{_I * 2}p{c}_{l} = 0.0" for c in range(4) for l in range(L)]
+    out.append(f"{_I}for s in range(tau + 1, top + 1):")
+    out.append(f"{_I * 2}r = RT[tau + 1, s]")
+    out += [f"{_I * 2}p{c}_{l} += r * N[{c}, s * {L} + {l}]" for c in range(4) for l in range(L)]
+    for l in range(L):
+        out.append(f"{_I}a{l} = np.float64(A[tau, l0 + {l}])")
+        out.append(f"{_I}br{l} = np.float64(Br[tau, l0 + {l}])")
+        out.append(f"{_I}bi{l} = np.float64(Bi[tau, l0 + {l}])")
+    out.append(f"{_I}b = tau * {L}")
+    forms = (
+        "a{l} * p0_{l} + br{l} * p2_{l} + bi{l} * p3_{l}",
+        "a{l} * p1_{l} + br{l} * p3_{l} - bi{l} * p2_{l}",
+        "br{l} * p0_{l} - bi{l} * p1_{l} + a{l} * p2_{l}",
+        "br{l} * p1_{l} + bi{l} * p0_{l} + a{l} * p3_{l}",
+    )
+    out += [f"{_I}N[{c}, b + {l}] = " + forms[c].format(l=l) for c in range(4) for l in range(L)]
+    return out
+
+
 def _gen_helpers(sfx: str, L: int, B: int = TAU_BLOCK) -> list[str]:
     """Lane-explicit helpers for one float type (see the module docstring), one source text each."""
     helpers = (
@@ -245,6 +274,7 @@ def generate_lanes_module() -> str:
         chunks += _gen_helpers(sfx, L, TAU_BLOCK)
         par = _RESPONSES_TEMPLATE.format(sfx=sfx, L=L, B=TAU_BLOCK, NC=NCHUNK).strip("\n")
         chunks += [par, _serial(par)]
+    chunks.append("\n".join(_gen_complex_row()))
     field = _FIELD_SOURCE.strip("\n")
     chunks += [field, _serial(field)]
     return "\n\n\n".join(chunks) + "\n"
