@@ -51,6 +51,13 @@ __all__ = [
 ]
 
 
+def _flat_mq(m, q):
+    """(m, q) broadcast together and flattened (float), and the broadcast shape to restore."""
+    m, q = np.asarray(m, dtype=float), np.asarray(q, dtype=float)
+    shape = np.broadcast(m, q).shape
+    return np.broadcast_to(m, shape).ravel(), np.broadcast_to(q, shape).ravel(), shape
+
+
 @dataclass(frozen=True)
 class Model:
     """Base class. ``noise`` is the model's noise level (see subclasses)."""
@@ -99,10 +106,7 @@ class Model:
             return complex_test_error(self, m, q, n_nodes)
         if field != "real":
             raise ValueError(f"field must be one of ['real', 'complex']; got {field!r}")
-        m = np.asarray(m, dtype=float)
-        q = np.asarray(q, dtype=float)
-        shape = np.broadcast(m, q).shape
-        m, q = np.broadcast_to(m, shape).ravel(), np.broadcast_to(q, shape).ravel()
+        m, q, shape = _flat_mq(m, q)
         x, w = gauss_hermite(n_nodes)
         z = x[:, None]  # (n,1)
         e = x[None, :]  # (1,n)
@@ -134,10 +138,7 @@ def complex_test_error(model: Model, m, q, n_nodes: int = 60) -> np.ndarray:
 
     if not model.even:
         raise ValueError(f"field='complex' needs an even model (y = f(|z|)); model {model.name!r} is not even")
-    m = np.asarray(m, dtype=float)
-    q = np.asarray(q, dtype=float)
-    shape = np.broadcast(m, q).shape
-    m, q = np.broadcast_to(m, shape).ravel(), np.broadcast_to(q, shape).ravel()
+    m, q, shape = _flat_mq(m, q)
     u, wu = roots_laguerre(int(n_nodes))
     rho = np.sqrt(u)
     Y, WY = model.label_nodes(rho, n_noise=min(n_nodes, 40))
@@ -250,10 +251,7 @@ class BinaryModel(Model):
         :meth:`Model.test_error` integrates the step sign(r) and gives a staircase in (m, q).)"""
         if field != "real":
             raise ValueError(f"field must be 'real' for a binary model; got {field!r}")
-        m = np.asarray(m, dtype=float)
-        q = np.asarray(q, dtype=float)
-        shape = np.broadcast(m, q).shape
-        m, q = np.broadcast_to(m, shape).ravel(), np.broadcast_to(q, shape).ravel()
+        m, q, shape = _flat_mq(m, q)
         x, w = np.polynomial.legendre.leggauss(4 * n_nodes)
         half = 6.0 * (x + 1.0)  # [0, 12]
         z = np.concatenate([-half[::-1], half])

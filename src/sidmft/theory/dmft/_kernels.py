@@ -53,7 +53,7 @@ _warm: set = set()
 @contextlib.contextmanager
 def _slp_flags(loop: bool = False):
     """Compile with LLVM's SLP vectoriser on and the loop vectoriser off (see the generator), or on as well with
-    ``loop`` (the complex sweep, :mod:`._complex_kernels`: its lane loops gain 12 %)."""
+    ``loop`` (the complex sweep, :mod:`._complex_kernels`, whose lane loops have no reductions to reassociate)."""
     import numba
 
     cfg: Any = numba.config
