@@ -5,15 +5,18 @@
     python benchmarks/bench_simulate.py --batch-only   # batched trajectories only
     python benchmarks/bench_simulate.py --algorithms [--quick]   # each algorithm vs GD: one run, and batched
     python benchmarks/bench_simulate.py --complex [--quick]      # complex GD step vs one read of complex A
+    (the complex kernel alone against the previous one: benchmarks/bench_ckernel.py)
 
 Every time is the median of several repeats, and every ratio is formed from numbers measured in
 the same run (the machine may be shared; absolute times are noisy, ratios much less so).
 
 Read baseline ("read A"): a numba kernel summing all entries of A, with the same fixed row blocks
 and the same numba thread count as the fused GD kernel (numpy's ``A.sum()`` is shown alongside).
-"GD step" is a full ``run_gd`` step (fused kernel + update + all observables except the test-error
-quadrature), i.e. ``run_gd(...).seconds / passes``; "numpy 2-pass" is the same with two BLAS
-calls (A @ x, then A.T @ g).  Step loops run with one BLAS thread (threadpoolctl).
+"GD step" is a full ``run_gd`` step (fused kernel + update + all observables), i.e.
+``run_gd(...).seconds / passes``, which also spreads the run's one-time work (the start, the test error
+at the end) over its passes; the complex section times the step itself, between consecutive steps, and
+shows the per-pass figure beside it.  "numpy 2-pass" is the same with two BLAS calls (A @ x, then A.T @ g).
+Step loops run with one BLAS thread (threadpoolctl).
 OPENBLAS_CORETYPE is left as set in the environment.
 """
 
@@ -61,11 +64,23 @@ def bench_gd(d, dtype, threads, reps, steps=6):
     return dict(d=d, dtype=dtype, threads=threads, read=r, npsum=npsum, fused=f, numpy=n_)
 
 
-def bench_complex(d, dtype, threads, reps, steps=6):
-    """Complex GD step (``run_gd`` on field="complex" data, fused kernel + update + observables) against one
-    read of the complex A (``read_pass`` on its real (n, 2d) view), interleaved in the same run; also the
-    numpy 2-pass path, and (for scale) the real fused GD step / read of the real A on real data of the same
-    n, d and precision, measured in the same repeats."""
+def _timed(run):
+    """(median seconds of one step inside the loop, whole-run seconds per pass) of ``run(callback)``.
+
+    A step is the time between two consecutive callbacks: the gradient pass (the fused kernel), the
+    observables and the update.  The whole-run figure also spreads the run's one-time work (the start,
+    the test error at the end) over its passes."""
+    stamps = []
+    tr = run(lambda t: stamps.append(time.perf_counter()))
+    return float(np.median(np.diff(stamps))), tr.seconds / tr.passes
+
+
+def bench_complex(d, dtype, threads, reps, steps=10):
+    """Complex GD step (``run_gd`` on field="complex" data: fused kernel + update + observables, timed
+    between consecutive steps) against one read of the complex A (``read_pass`` on its real (n, 2d) view),
+    interleaved in the same run; also the whole run per pass, the numpy 2-pass step, and (for scale) the real
+    fused GD step over the read of the real A on real data of the same n, d and precision, in the same
+    repeats."""
     p = Problem(alpha=4.0, lam=0.1, eta=0.1, steps=steps, field="complex")
     data = generate_data(p, d, seed=0, dtype=dtype)
     Af = real_view(data.A)
@@ -76,23 +91,25 @@ def bench_complex(d, dtype, threads, reps, steps=6):
         read_pass(Af)  # compile / warm
         run_gd(data, x0, p, threads=threads)
         run_gd(real, real.x_star * 0.9, pr, threads=threads)
-        rd, fu, npy, rrd, rfu = [], [], [], [], []
+        rd, fu, run, npy, rrd, rfu = [], [], [], [], [], []
         for _ in range(reps):
             time.sleep(0.1)
             rd.append(med(lambda: read_pass(Af), 3))
-            tr = run_gd(data, x0, p, threads=threads, method="fused")
-            fu.append(tr.seconds / tr.passes)
-            tr = run_gd(data, x0, p, method="numpy")
-            npy.append(tr.seconds / tr.passes)
+            step, per_pass = _timed(lambda cb: run_gd(data, x0, p, threads=threads, method="fused", callback=cb))
+            fu.append(step)
+            run.append(per_pass)
+            npy.append(_timed(lambda cb: run_gd(data, x0, p, method="numpy", callback=cb))[0])
             rrd.append(med(lambda: read_pass(real.A), 3))
-            tr = run_gd(real, real.x_star * 0.9, pr, threads=threads, method="fused")
-            rfu.append(tr.seconds / tr.passes)
+            rfu.append(
+                _timed(lambda cb: run_gd(real, real.x_star * 0.9, pr, threads=threads, method="fused", callback=cb))[0]
+            )
     return dict(
         d=d,
         dtype=dtype,
         threads=threads,
         read=np.median(rd),
         fused=np.median(fu),
+        run=np.median(run),
         numpy=np.median(npy),
         real_ratio=np.median(rfu) / np.median(rrd),
     )
@@ -102,11 +119,12 @@ def print_complex(dims, reps, thread_opts):
     """The table of :func:`bench_complex` (complex128 and complex64, each thread count)."""
     print(
         "\n## Complex GD step vs one read of the complex A (field='complex', alpha = 4; ms, median of "
-        f"{reps} interleaved repeats; ratio = step / read of the (n, 2d) real view in the same run)"
+        f"{reps} interleaved repeats; ratio = step / read of the (n, 2d) real view in the same run; "
+        "step = time between consecutive steps, run/pass = whole run_gd per pass)"
     )
     print(
-        f"{'d':>5} {'dtype':>10} {'thr':>3} | {'read A':>7} | {'fused':>7} {'ratio':>6} | {'numpy':>8} {'ratio':>6} | "
-        f"{'real fused/read':>15}"
+        f"{'d':>5} {'dtype':>10} {'thr':>3} | {'read A':>7} | {'step':>7} {'ratio':>6} | {'run/pass':>8} | "
+        f"{'numpy':>8} {'ratio':>6} | {'real step/read':>14}"
     )
     for d in dims:
         for dt in ("complex128", "complex64"):
@@ -114,8 +132,8 @@ def print_complex(dims, reps, thread_opts):
                 r = bench_complex(d, dt, th, reps)
                 print(
                     f"{d:>5} {dt:>10} {th:>3} | {1e3 * r['read']:7.2f} | {1e3 * r['fused']:7.2f} "
-                    f"{r['fused'] / r['read']:6.2f} | {1e3 * r['numpy']:8.2f} {r['numpy'] / r['read']:6.2f} | "
-                    f"{r['real_ratio']:15.2f}",
+                    f"{r['fused'] / r['read']:6.2f} | {r['run'] / r['read']:8.2f} | {1e3 * r['numpy']:8.2f} "
+                    f"{r['numpy'] / r['read']:6.2f} | {r['real_ratio']:14.2f}",
                     flush=True,
                 )
 

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from sidmft import Problem, Status
 from sidmft.simulator import (
     SpectralInitSettings,
+    _ckernels,
     generate_data,
     initial_point,
     run_gd,
@@ -175,6 +176,31 @@ def test_fused_kernels_equal_the_numpy_reference(loss):
     S = np.abs(A32.astype(np.complex128)).T @ np.abs(L.complex_grad(y32.astype(float), r0))
     assert np.all(np.abs(out32 - out0) <= 3 * (n + 2 * d) * EPS32 * S)
     assert np.abs(out32 - out0).max() > 0  # float32 arithmetic really happened
+
+
+@pytest.mark.parametrize("layout", [(8, 64), (4, 32)], ids=["8 rows, 64-byte vectors", "4 rows, 32-byte vectors"])
+def test_pipelined_kernel_layouts_and_edges(layout, monkeypatch):
+    """Both layouts of the pipelined kernel (this machine picks one from its vector width; the other is what an
+    AVX2 machine runs) against numpy, at sizes where the vector loop is empty, where rows are left over in a
+    short last group, and with columns past the last full vector."""
+    kernel = _ckernels._make_kernel(*layout)
+    monkeypatch.setattr(_ckernels, "_cfused_kernel", kernel)
+    L = Problem(field="complex", loss="intensity").loss_obj
+    lp = compile_scalar_grad(L)
+    rng = np.random.default_rng(7)
+    for n, d in ((5, 1), (7, 3), (300, 4), (513, 21), (260, 64)):
+        A = (rng.standard_normal((n, 2 * d)) / math.sqrt(2 * d)).view(np.complex128)
+        y, f = rng.exponential(size=n), rng.random(n)
+        x = (rng.standard_normal(d) + 1j * rng.standard_normal(d)) * 0.8
+        r, out, outf = cfused_apply(A, y, x, lp, factor=f)
+        r0, out0, outf0 = numpy_capply(A, y, x, L.complex_grad, factor=f)
+        for got, ref in ((r, r0), (out, out0), (outf, outf0)):  # the same sums in another order
+            np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12 * np.abs(ref).max(), err_msg=f"n={n}, d={d}")
+        A32, y32, x32 = A.astype(np.complex64), y.astype(np.float32), x.astype(np.complex64)
+        r32, out32 = cfused_apply(A32, y32, x32, lp)
+        r0, out0 = numpy_capply(A32.astype(np.complex128), y32.astype(float), x32.astype(np.complex128), L.complex_grad)
+        S = np.abs(A32.astype(np.complex128)).T @ np.abs(L.complex_grad(y32.astype(float), r0))
+        assert np.all(np.abs(out32 - out0) <= 3 * (n + 2 * d) * EPS32 * S), f"n={n}, d={d}"  # bound as above
 
 
 # ------------------------------------------------------------------ data

@@ -10,10 +10,15 @@ view A_f (n, 2d), A_f[i, 2j] = Re A_ij, A_f[i, 2j+1] = Im A_ij.  With
 
     u = (Re x_0, -Im x_0, Re x_1, -Im x_1, ...),   v = (Im x_0, Re x_0, Im x_1, Re x_1, ...),
 
-Re r_i = <A_f[i], u> and Im r_i = <A_f[i], v>; and with P = sum_i Re g_i A_f[i], Q = sum_i Im g_i A_f[i]
-(accumulated 8 rows at a time while the rows are in cache),
+Re r_i = <A_f[i], u> and Im r_i = <A_f[i], v>, and the interleaved A^H g is
 
-    Re (A^H g)_j = P[2j] + Q[2j+1],   Im (A^H g)_j = Q[2j] - P[2j+1].
+    (A^H g)_f[2j] = sum_i Re g_i A_f[i, 2j] + Im g_i A_f[i, 2j+1],
+    (A^H g)_f[2j+1] = sum_i Im g_i A_f[i, 2j] - Re g_i A_f[i, 2j+1].
+
+The single-vector kernel works in groups of ROWS rows with a software-pipelined column loop written in
+LLVM IR (:mod:`._cvector`): each pass computes the next group's dot products while it accumulates the
+current group (still in cache) and prefetches the rows to come.  The batched kernel accumulates
+P = sum_i Re g_i A_f[i] and Q = sum_i Im g_i A_f[i] and combines them at the end.
 
 Determinism as in :mod:`sidmft.simulator._kernels`: fixed blocks of ROW_BLOCK rows (batched: fixed row
 chunks), partial sums added in block order, so nothing depends on the thread count.
@@ -26,10 +31,12 @@ register block (6 rows x 4 columns); column pairs (2b, 2b+1) are (Re, Im) of tra
 from __future__ import annotations
 
 import math
+import types
 
 import numpy as np
 from numba import njit, prange
 
+from ._cvector import PREFETCH_BYTES, ROWS, VECTOR_BYTES, group_loops
 from ._kernels import _FM, ROW_BLOCK, BatchWorkspace, _acc6x4, _mul6x4, _placeholder, _reduce_parts, _store6x4
 
 __all__ = ["CWorkspace", "cfused_apply", "cfused_apply_batch", "numpy_capply", "real_view", "real_dtype"]
@@ -62,108 +69,81 @@ def _scale(lp, linear, yi, pr, pi, zero):
     return 0.0
 
 
-@njit(inline="always", fastmath=_FM)
-def _cdot8(a0, a1, a2, a3, a4, a5, a6, a7, u, v, m, zero):
-    """(<a_k, u>, <a_k, v>) for the 8 rows (u, v loaded once for the 8 rows): 8 values p_k, then 8 values q_k."""
-    p0 = p1 = p2 = p3 = p4 = p5 = p6 = p7 = zero
-    q0 = q1 = q2 = q3 = q4 = q5 = q6 = q7 = zero
-    for j in range(m):
-        uj, vj = u[j], v[j]
-        b0, b1, b2, b3, b4, b5, b6, b7 = a0[j], a1[j], a2[j], a3[j], a4[j], a5[j], a6[j], a7[j]
-        p0 += b0 * uj
-        p1 += b1 * uj
-        p2 += b2 * uj
-        p3 += b3 * uj
-        p4 += b4 * uj
-        p5 += b5 * uj
-        p6 += b6 * uj
-        p7 += b7 * uj
-        q0 += b0 * vj
-        q1 += b1 * vj
-        q2 += b2 * vj
-        q3 += b3 * vj
-        q4 += b4 * vj
-        q5 += b5 * vj
-        q6 += b6 * vj
-        q7 += b7 * vj
-    return p0, p1, p2, p3, p4, p5, p6, p7, q0, q1, q2, q3, q4, q5, q6, q7
+_DOT, _FUSED, _FUSED2, _ACC, _ACC2 = group_loops()
 
 
-@njit(inline="always", fastmath=_FM)
-def _caxpy8(P, Q, gr, gi, a0, a1, a2, a3, a4, a5, a6, a7, m):
-    """P += sum_k gr[k] a_k, Q += sum_k gi[k] a_k over the 8 rows (still in cache)."""
-    r0, r1, r2, r3, r4, r5, r6, r7 = gr[0], gr[1], gr[2], gr[3], gr[4], gr[5], gr[6], gr[7]
-    i0, i1, i2, i3, i4, i5, i6, i7 = gi[0], gi[1], gi[2], gi[3], gi[4], gi[5], gi[6], gi[7]
-    for j in range(m):
-        b0, b1, b2, b3, b4, b5, b6, b7 = a0[j], a1[j], a2[j], a3[j], a4[j], a5[j], a6[j], a7[j]
-        P[j] += ((r0 * b0 + r1 * b1) + (r2 * b2 + r3 * b3)) + ((r4 * b4 + r5 * b5) + (r6 * b6 + r7 * b7))
-        Q[j] += ((i0 * b0 + i1 * b1) + (i2 * b2 + i3 * b3)) + ((i4 * b4 + i5 * b5) + (i6 * b6 + i7 * b7))
-
-
-@njit(cache=True, parallel=True, fastmath=_FM)
-def _cfused_kernel(Af, y, u, v, lp, linear, rf, partP, partQ, f, scaled, partP2, partQ2):
+def _kernel(Af, y, u, v, lp, linear, rf, partO, f, scaled, partO2):
+    """Each group of ROWS rows: the column loop of :mod:`._cvector` (the next group's dot products, this
+    group's accumulation), then the columns past the last full vector here."""
     n, m = Af.shape
-    for b in prange(partP.shape[0]):
-        P, Q, P2, Q2 = partP[b], partQ[b], partP2[b], partQ2[b]
-        gr, gi = np.zeros(8, Af.dtype), np.zeros(8, Af.dtype)
-        hr, hi = np.zeros(8, Af.dtype), np.zeros(8, Af.dtype)
-        zero = gr[0]
+    mv = m - m % (VECTOR_BYTES // Af.itemsize)
+    for b in prange(partO.shape[0]):
+        O = partO[b]
+        O2 = partO2[b] if scaled else O
+        g, h = np.zeros(2 * ROWS, Af.dtype), np.zeros(2 * ROWS, Af.dtype)
+        zero = g[0]
         for j in range(m):
-            P[j] = zero
-            Q[j] = zero
-        if scaled:
-            for j in range(m):
-                P2[j] = zero
-                Q2[j] = zero
+            O[j] = zero
+            O2[j] = zero
         i = b * ROW_BLOCK
         e = min(n, i + ROW_BLOCK)
-        while i < e:
-            nr = min(8, e - i)  # a short last group repeats its last row with a zero weight
-            a0, a1, a2, a3 = Af[i], Af[i + min(1, nr - 1)], Af[i + min(2, nr - 1)], Af[i + min(3, nr - 1)]
-            a4, a5, a6, a7 = (
-                Af[i + min(4, nr - 1)],
-                Af[i + min(5, nr - 1)],
-                Af[i + min(6, nr - 1)],
-                Af[i + min(7, nr - 1)],
-            )
-            p0, p1, p2, p3, p4, p5, p6, p7, q0, q1, q2, q3, q4, q5, q6, q7 = _cdot8(
-                a0, a1, a2, a3, a4, a5, a6, a7, u, v, m, zero
-            )
-            ps = (p0, p1, p2, p3, p4, p5, p6, p7)
-            qs = (q0, q1, q2, q3, q4, q5, q6, q7)
-            for k in range(8):
-                if k < nr:
-                    rf[2 * (i + k)] = ps[k]
-                    rf[2 * (i + k) + 1] = qs[k]
-                    s = _scale(lp, linear, y[i + k], ps[k], qs[k], zero)
-                    gr[k] = s * ps[k]
-                    gi[k] = s * qs[k]
+        pq = _DOT(Af, i, i, e - 1, u, O, g, O2, h, mv)
+        while True:
+            nr = min(ROWS, e - i)  # a short last group reads its last row again, with zero weights
+            for k in range(ROWS):
+                g[k] = g[ROWS + k] = h[k] = h[ROWS + k] = zero
+            for k in range(nr):
+                p, q = pq[k], pq[ROWS + k]
+                for j in range(mv, m):
+                    p += Af[i + k, j] * u[j]
+                    q += Af[i + k, j] * v[j]
+                rf[2 * (i + k)] = p
+                rf[2 * (i + k) + 1] = q
+                s = _scale(lp, linear, y[i + k], p, q, zero)
+                g[k], g[ROWS + k] = s * p, s * q
+                if scaled:
+                    h[k], h[ROWS + k] = g[k] * f[i + k], g[ROWS + k] * f[i + k]
+            for j in range(mv, m, 2):  # the same sums as the vector loop, on the last columns
+                for k in range(nr):
+                    ar, ai = Af[i + k, j], Af[i + k, j + 1]
+                    O[j] += g[k] * ar + g[ROWS + k] * ai
+                    O[j + 1] += g[ROWS + k] * ar - g[k] * ai
+                    if scaled:
+                        O2[j] += h[k] * ar + h[ROWS + k] * ai
+                        O2[j + 1] += h[ROWS + k] * ar - h[k] * ai
+            if i + nr >= e:
+                if scaled:
+                    _ACC2(Af, i, i, e - 1, u, O, g, O2, h, mv)
                 else:
-                    gr[k] = zero
-                    gi[k] = zero
-            _caxpy8(P, Q, gr, gi, a0, a1, a2, a3, a4, a5, a6, a7, m)
-            if scaled:  # rows still in cache: the factor-weighted sums cost no extra read of A
-                for k in range(8):
-                    fk = f[i + k] if k < nr else zero
-                    hr[k] = gr[k] * fk
-                    hi[k] = gi[k] * fk
-                _caxpy8(P2, Q2, hr, hi, a0, a1, a2, a3, a4, a5, a6, a7, m)
+                    _ACC(Af, i, i, e - 1, u, O, g, O2, h, mv)
+                break
+            if scaled:
+                pq = _FUSED2(Af, i + nr, i, e - 1, u, O, g, O2, h, mv)
+            else:
+                pq = _FUSED(Af, i + nr, i, e - 1, u, O, g, O2, h, mv)
             i += nr
 
 
-@njit(cache=True, parallel=True, fastmath=_FM)
-def _creduce(partP, partQ, outf):
-    """outf (2d) = the interleaved A^H g from the block partial sums P, Q (added in block order)."""
-    nb, m = partP.shape
-    for j in prange(m // 2):
-        p0, p1, q0, q1 = partP[0, 2 * j], partP[0, 2 * j + 1], partQ[0, 2 * j], partQ[0, 2 * j + 1]
+_cfused_kernel = njit(cache=True, parallel=True)(_kernel)
+
+
+def _make_kernel(rows, vbytes, ahead_bytes=PREFETCH_BYTES):
+    """An uncached copy of the kernel for another layout (``rows`` per group, ``vbytes``-byte vectors;
+    the tests run the layout of the other machine kind, the benchmarks compare prefetch distances)."""
+    glob = dict(globals(), ROWS=rows, VECTOR_BYTES=vbytes)
+    glob.update(zip(("_DOT", "_FUSED", "_FUSED2", "_ACC", "_ACC2"), group_loops(rows, vbytes, ahead_bytes)))
+    return njit(parallel=True)(types.FunctionType(_kernel.__code__, glob, f"_kernel_{rows}x{vbytes}"))
+
+
+@njit(cache=True, parallel=True)
+def _creduce(partO, outf):
+    """outf (2d) = the interleaved A^H g: the block partial sums added in block order."""
+    nb, m = partO.shape
+    for j in prange(m):
+        s = partO[0, j]
         for b in range(1, nb):
-            p0 += partP[b, 2 * j]
-            p1 += partP[b, 2 * j + 1]
-            q0 += partQ[b, 2 * j]
-            q1 += partQ[b, 2 * j + 1]
-        outf[2 * j] = p0 + q1
-        outf[2 * j + 1] = q0 - p1
+            s += partO[b, j]
+        outf[j] = s
 
 
 class CWorkspace:
@@ -174,18 +154,17 @@ class CWorkspace:
         rdt = real_dtype(cdt)
         self.nb = max(1, -(-n // ROW_BLOCK))
         self.u, self.v = np.empty(2 * d, dtype=rdt), np.empty(2 * d, dtype=rdt)
-        self.partP, self.partQ = np.empty((self.nb, 2 * d), dtype=rdt), np.empty((self.nb, 2 * d), dtype=rdt)
-        self.partP2: np.ndarray = np.empty((1, 1), dtype=rdt)
-        self.partQ2: np.ndarray = np.empty((1, 1), dtype=rdt)
+        self.partO = np.empty((self.nb, 2 * d), dtype=rdt)
+        self.partO2: np.ndarray = np.empty((1, 1), dtype=rdt)
         self.r = np.empty(n, dtype=cdt)
         self.out, self.out2 = np.empty(d, dtype=cdt), np.empty(d, dtype=cdt)
         self.nofactor = np.empty(1, dtype=rdt)
 
     def scaled(self):
-        """(partP2, partQ2): the factor-weighted partial sums, made on first use."""
-        if self.partP2.shape != self.partP.shape:
-            self.partP2, self.partQ2 = np.empty_like(self.partP), np.empty_like(self.partQ)
-        return self.partP2, self.partQ2
+        """The factor-weighted partial sums, made on first use."""
+        if self.partO2.shape != self.partO.shape:
+            self.partO2 = np.empty_like(self.partO)
+        return self.partO2
 
 
 def cfused_apply(A, y, x, lp=None, ws=None, factor=None):
@@ -205,14 +184,14 @@ def cfused_apply(A, y, x, lp=None, ws=None, factor=None):
     linear = lp is None
     scaled = factor is not None
     f = np.ascontiguousarray(factor, dtype=rdt) if scaled else ws.nofactor
-    P2, Q2 = ws.scaled() if scaled else (ws.partP2, ws.partQ2)
+    O2 = ws.scaled() if scaled else ws.partO2
     Af, rf = real_view(A), ws.r.view(rdt)
     lpf = _placeholder() if linear else lp
-    _cfused_kernel(Af, y, ws.u, ws.v, lpf, linear, rf, ws.partP, ws.partQ, f, scaled, P2, Q2)
-    _creduce(ws.partP, ws.partQ, ws.out.view(rdt))
+    _cfused_kernel(Af, y, ws.u, ws.v, lpf, linear, rf, ws.partO, f, scaled, O2)
+    _creduce(ws.partO, ws.out.view(rdt))
     if not scaled:
         return ws.r, ws.out
-    _creduce(P2, Q2, ws.out2.view(rdt))
+    _creduce(O2, ws.out2.view(rdt))
     return ws.r, ws.out, ws.out2
 
 
